@@ -1,0 +1,114 @@
+"""Every exception hermitcrab raises, in one place.
+
+The hierarchy::
+
+    HermitcrabError
+    ├── ConfigurationError (ValueError)      bad arguments or settings; fix your code
+    │   ├── ToolDefinitionError               a function @tool cannot describe (names the parameter)
+    │   └── MissingDependencyError (ImportError)  an optional extra is not installed (names the command)
+    ├── ReentrantCallError (RuntimeError)    a tool called back into its own running conversation
+    ├── ConversationClosedError (RuntimeError)  the conversation or engine was closed
+    ├── PromptTooLongError                   even the newest turn does not fit the token budget
+    ├── ToolRoundsExceededError              the model kept calling tools past ``max_tool_rounds``
+    ├── ToolExecutionError                   a tool raised and the policy says re-raise
+    ├── EngineError                          the engine failed to generate (wraps the cause)
+    │   ├── ModelLoadError                    a model or tokenizer could not be loaded
+    │   └── ServerError                       a serving engine answered with an error
+    └── SaveFileError                        a saved conversation is unreadable
+        └── SaveFileVersionError              ... or written by a newer hermitcrab
+
+Problems the *model* can fix (unknown tool, invalid JSON, arguments that fail validation, a tool that
+raised) are not exceptions: the conversation turns them into tool-result messages the model reads.
+"""
+
+from __future__ import annotations
+
+__all__ = (
+    "ConfigurationError",
+    "ConversationClosedError",
+    "EngineError",
+    "HermitcrabError",
+    "MissingDependencyError",
+    "ModelLoadError",
+    "PromptTooLongError",
+    "ReentrantCallError",
+    "SaveFileError",
+    "SaveFileVersionError",
+    "ServerError",
+    "ToolDefinitionError",
+    "ToolExecutionError",
+    "ToolRoundsExceededError",
+)
+
+
+class HermitcrabError(Exception):
+    """Base class of every error hermitcrab raises on purpose."""
+
+
+class ConfigurationError(HermitcrabError, ValueError):
+    """An argument or setting is invalid; the message says which and why."""
+
+
+class ToolDefinitionError(ConfigurationError):
+    """A function cannot be turned into a tool (e.g. ``*args`` or a parameter without a type hint)."""
+
+
+class MissingDependencyError(ConfigurationError, ImportError):
+    """An optional dependency is missing; the message names the ``pip install`` that adds it."""
+
+
+class ReentrantCallError(HermitcrabError, RuntimeError):
+    """A conversation was asked for a new round from inside its own running round.
+
+    Raised at once instead of deadlocking: a tool (or the consumer of ``stream()``) that calls
+    ``send``/``stream`` on the conversation whose round it is part of would wait for itself forever.
+    """
+
+
+class ConversationClosedError(HermitcrabError, RuntimeError):
+    """The conversation or engine has been closed and cannot be used again."""
+
+
+class PromptTooLongError(HermitcrabError):
+    """Even the newest turn (with the system prompt, tools and pinned messages) exceeds the budget."""
+
+    def __init__(self, message: str, *, prompt_tokens: int, budget: int) -> None:
+        super().__init__(message)
+        self.prompt_tokens = prompt_tokens
+        self.budget = budget
+
+
+class ToolRoundsExceededError(HermitcrabError):
+    """The model asked for tools in more consecutive generations than ``max_tool_rounds`` allows."""
+
+
+class ToolExecutionError(HermitcrabError):
+    """A tool raised and the conversation's ``tool_errors`` policy is ``"raise"``; ``__cause__`` is it."""
+
+    def __init__(self, message: str, *, tool_name: str) -> None:
+        super().__init__(message)
+        self.tool_name = tool_name
+
+
+class EngineError(HermitcrabError):
+    """The engine could not produce a reply; ``__cause__`` holds the underlying exception."""
+
+
+class ModelLoadError(EngineError):
+    """A model, tokenizer or chat template could not be loaded."""
+
+
+class ServerError(EngineError):
+    """A remote serving engine failed (after any retries); ``status_code`` is set when one came back."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class SaveFileError(HermitcrabError):
+    """A saved conversation could not be read (missing, corrupt, or not a hermitcrab file)."""
+
+
+class SaveFileVersionError(SaveFileError):
+    """A saved conversation was written by a newer format version than this hermitcrab understands."""
