@@ -1,1 +1,25 @@
-"""hermitcrab.tools."""
+"""hermitcrab.tools: turn Python functions into tools a model can call.
+
+``@tool`` reads a function's type hints and docstring and gives a :class:`Tool` with a clean JSON schema
+(``tool.schema()`` is the chat-template / OpenAI shape), argument validation (``tool.validate``) and the
+execution settings the runtime honours (``timeout``, ``retries``, ``retry_on``)::
+
+    from hermitcrab.tools import tool
+
+    @tool(timeout=10)
+    async def get_weather(city: str, unit: Literal["C", "F"] = "C") -> str:
+        '''Current weather for a city.
+
+        Args:
+            city: The city's name, e.g. "Lisbon".
+            unit: Temperature unit.
+        '''
+
+Validation is pydantic's lax mode with unknown keys rejected; :func:`format_validation_error` turns a
+failure into a message the model can act on, and :func:`result_to_text` turns return values into text.
+"""
+
+from hermitcrab.tools._text import format_validation_error, result_to_text
+from hermitcrab.tools._tool import Tool, as_tool, tool, tools_of
+
+__all__ = ("Tool", "as_tool", "format_validation_error", "result_to_text", "tool", "tools_of")
