@@ -216,10 +216,14 @@ class Message(BaseModel):
             text = raw_content
         elif isinstance(raw_content, list):
             text = "".join(
-                str(p.get("text", "")) for p in raw_content if isinstance(p, Mapping) and p.get("type") == "text"
+                str(p.get("text", ""))
+                for p in raw_content
+                if isinstance(p, Mapping) and p.get("type") == "text"
             )
         else:
-            raise ValueError(f"message content must be a string, a list of parts or None, not {raw_content!r}")
+            raise ValueError(
+                f"message content must be a string, a list of parts or None, not {raw_content!r}"
+            )
         calls = [_call_from_dict(c) for c in data.get("tool_calls") or ()]
         reasoning = data.get("reasoning_content", data.get("reasoning"))
         if role == "tool":
@@ -248,6 +252,9 @@ def _call_from_dict(data: Mapping[str, Any]) -> ToolCall:
         args = decoded
     if not isinstance(args, dict):
         return ToolCall(
-            id=call_id, name=name, error="arguments must be a JSON object", raw=json.dumps(args, ensure_ascii=False)
+            id=call_id,
+            name=name,
+            error="arguments must be a JSON object",
+            raw=json.dumps(args, ensure_ascii=False),
         )
     return ToolCall(id=call_id, name=name, arguments=args)

@@ -1,1 +1,5 @@
-"""hermitcrab.runtime."""
+"""hermitcrab.runtime: the Conversation actor (rounds, trimming, tool dispatch)."""
+
+from hermitcrab.runtime.conversation import Conversation
+
+__all__ = ("Conversation",)

@@ -1,0 +1,422 @@
+"""The :class:`Conversation` actor: one chat, one round at a time.
+
+A round is: the user's message comes in, the history is trimmed to the token budget, the engine
+generates, tool calls are validated and run, their results go back to the engine, and so on until the
+model answers without calling a tool. Rounds of one conversation never interleave: concurrent callers
+queue in FIFO order on an :class:`anyio.Lock`. A round stages its messages and commits them to the
+history only when it ends well, so a failure or cancellation leaves the history exactly as it was
+(nothing streamed before the failure is kept).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import os
+import tempfile
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from contextlib import aclosing, contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+import anyio
+import pydantic
+from hermitcrab.engines.base import Engine
+from hermitcrab.runtime._dispatch import DispatchPolicy, run_tool_calls
+from hermitcrab.runtime._trim import Trimmer
+from hermitcrab.tools import Tool, as_tool
+
+from hermitcrab.errors import (
+    ConfigurationError,
+    ConversationClosedError,
+    EngineError,
+    ReentrantCallError,
+    SaveFileError,
+    SaveFileVersionError,
+    ToolDefinitionError,
+    ToolRoundsExceededError,
+)
+from hermitcrab.events import (
+    Completion,
+    Event,
+    GenerationOptions,
+    MessageEvent,
+    ToolResultEvent,
+    Usage,
+)
+from hermitcrab.messages import Message
+
+__all__ = ("Conversation",)
+
+SAVE_FORMAT = "hermitcrab.conversation"
+SAVE_VERSION = 1
+
+# The conversations whose round is running in the current context: set only inside tool executions
+# (child tasks and worker threads inherit it), so a tool that calls back into its own conversation is
+# detected instead of deadlocking.
+_ROUNDS_IN_PROGRESS: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar(
+    "hermitcrab_rounds_in_progress", default=frozenset()
+)
+
+
+class Conversation:
+    """One chat with an engine: the system prompt, pinned messages, history and tools.
+
+    Args:
+        engine: The engine that generates replies; one engine may serve many conversations.
+        system: The system prompt (always sent first, never trimmed).
+        tools: Tools the model may call: ``@tool`` objects or plain functions (wrapped with ``@tool``).
+        pinned: Messages (or user texts) always sent right after the system prompt, never trimmed.
+        history: Messages to start from (e.g. from an earlier chat).
+        max_tool_rounds: How many consecutive generations in one round may call tools; one more
+            tool-calling generation raises :class:`~hermitcrab.errors.ToolRoundsExceededError`.
+        max_new_tokens: Tokens reserved for each reply; the prompt is trimmed to
+            ``engine.max_context_size - max_new_tokens``. Defaults to 512, or a quarter of a smaller context.
+        options: Default :class:`~hermitcrab.events.GenerationOptions` (``max_new_tokens`` is filled in).
+        tool_errors: ``"feedback"`` (default) shows a tool's exception to the model as an error result;
+            ``"raise"`` aborts the round with :class:`~hermitcrab.errors.ToolExecutionError` instead.
+        max_tool_result_tokens: Longer tool results are truncated, with a marker, to this many tokens.
+            Defaults to a quarter of the prompt budget.
+        parallel_tool_calls: Run the calls of one reply concurrently (default) or one after another.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        system: str | None = None,
+        tools: Iterable[Tool | Callable[..., Any]] = (),
+        pinned: Iterable[Message | str] = (),
+        history: Iterable[Message] = (),
+        max_tool_rounds: int = 8,
+        max_new_tokens: int | None = None,
+        options: GenerationOptions | None = None,
+        tool_errors: Literal["feedback", "raise"] = "feedback",
+        max_tool_result_tokens: int | None = None,
+        parallel_tool_calls: bool = True,
+    ) -> None:
+        if not isinstance(engine, Engine):
+            raise ConfigurationError(f"engine must be a hermitcrab Engine, not {type(engine).__name__}")
+        if max_tool_rounds < 0:
+            raise ConfigurationError(f"max_tool_rounds must be 0 or more, not {max_tool_rounds}")
+        if tool_errors not in ("feedback", "raise"):
+            raise ConfigurationError(f"tool_errors must be 'feedback' or 'raise', not {tool_errors!r}")
+        context = engine.max_context_size
+        options = options or GenerationOptions()
+        if max_new_tokens is None:
+            max_new_tokens = options.max_new_tokens or min(512, max(1, context // 4))
+        if not 0 < max_new_tokens < context:
+            raise ConfigurationError(
+                f"max_new_tokens must be between 1 and the context size ({context}) minus 1, "
+                f"not {max_new_tokens}"
+            )
+        self.engine = engine
+        self.system = system
+        self._tools: dict[str, Tool] = {}
+        for entry in tools:
+            t = as_tool(entry)
+            if t.name in self._tools:
+                raise ToolDefinitionError(f"two tools are named {t.name!r}; tool names must be unique")
+            self._tools[t.name] = t
+        self._tool_schemas = tuple(t.schema() for t in self._tools.values())
+        self._pinned = tuple(Message.user(p) if isinstance(p, str) else p for p in pinned)
+        self._history: list[Message] = list(history)
+        self.max_tool_rounds = max_tool_rounds
+        self.max_new_tokens = max_new_tokens
+        self._options = _replace_options(options, max_new_tokens=max_new_tokens, session=self)
+        budget = context - max_new_tokens
+        self._policy = DispatchPolicy(
+            on_error=tool_errors,
+            max_result_tokens=max_tool_result_tokens or max(16, budget // 4),
+            count_tokens=engine.count_tokens,
+            parallel=parallel_tool_calls,
+        )
+        self._trimmer = Trimmer(engine)
+        self._lock = anyio.Lock()
+        self._owner_task: int | None = None
+        self._running: _RoundHandle | None = None
+        self._closed = False
+        self.usage = Usage()
+        """Token usage of every round so far, added up."""
+        self.last_usage = Usage()
+        """Token usage of the most recent successful round."""
+
+    # -- read-only state ------------------------------------------------------------------------
+    @property
+    def history(self) -> tuple[Message, ...]:
+        """The committed messages, oldest first (a snapshot; rounds in progress are not included)."""
+        return tuple(self._history)
+
+    @property
+    def pinned(self) -> tuple[Message, ...]:
+        """Messages always sent after the system prompt."""
+        return self._pinned
+
+    @property
+    def tools(self) -> tuple[Tool, ...]:
+        """The tools the model may call."""
+        return tuple(self._tools.values())
+
+    @property
+    def budget(self) -> int:
+        """Prompt tokens available: ``engine.max_context_size - max_new_tokens``."""
+        return self.engine.max_context_size - self.max_new_tokens
+
+    def prompt(self, pending: Sequence[Message] = ()) -> list[Message]:
+        """The messages the next generation would send: system, pinned and the trimmed history
+        (plus ``pending`` messages not yet committed). Useful to inspect trimming."""
+        fixed = [Message.system(self.system), *self._pinned] if self.system is not None else [*self._pinned]
+        history: Sequence[Message] = [*self._history, *pending] if pending else self._history
+        return self._trimmer.select(fixed, history, self._tool_schemas, self.budget)
+
+    # -- rounds ---------------------------------------------------------------------------------
+    async def send(self, message: str | Message) -> Message:
+        """Run one full round for ``message`` and return the model's final answer."""
+        final: Message | None = None
+        async with aclosing(self.stream(message)) as events:
+            async for event in events:
+                if isinstance(event, MessageEvent):
+                    final = event.message
+        assert final is not None  # a round that ends well always ends with the final message
+        return final
+
+    def stream(self, message: str | Message) -> AsyncIterator[Event]:
+        """Run one round for ``message``, yielding its events as they happen.
+
+        Yields text and reasoning deltas, each tool call once parsed, a :class:`ToolResultEvent` per
+        executed call, and a :class:`MessageEvent` for each message that joins the history (the user's,
+        the assistant's tool-calling ones, tool results); the last event is the final assistant
+        message. Leaving the ``async for`` early or cancelling the task cancels the round and leaves
+        the history unchanged.
+        """
+        user = self._user_message(message)
+        handle = _RoundHandle()
+        round_events = self._round(user, handle)
+        handle.events = weakref.ref(round_events)
+        return round_events
+
+    async def _round(self, user: Message, handle: _RoundHandle) -> AsyncIterator[Event]:
+        self._check_reentrant()
+        async with self._lock:
+            self._owner_task = anyio.get_current_task().id
+            self._running = handle
+            try:
+                if self._closed:
+                    raise ConversationClosedError("this conversation has been closed")
+                staged: list[Message] = [user]
+                usage = Usage()
+                yield MessageEvent(user)
+                generations = 0
+                while True:
+                    completion: Completion | None = None
+                    prompt = self.prompt(staged)
+                    async with aclosing(
+                        _engine_stream(self.engine, prompt, self._tool_schemas, self._options)
+                    ) as engine_events:
+                        async for event in engine_events:
+                            if isinstance(event, Completion):
+                                completion = event
+                            else:
+                                yield event
+                    if completion is None:
+                        raise EngineError(f"{type(self.engine).__name__} ended a reply without a Completion")
+                    usage += completion.usage
+                    reply = completion.message
+                    staged.append(reply)
+                    calls = reply.tool_calls
+                    if not calls:
+                        self._commit(staged, usage)
+                        yield MessageEvent(reply)
+                        return
+                    generations += 1
+                    if generations > self.max_tool_rounds:
+                        raise ToolRoundsExceededError(
+                            f"the model called tools in {generations} consecutive replies, more than "
+                            f"max_tool_rounds={self.max_tool_rounds}; the round was rolled back"
+                        )
+                    yield MessageEvent(reply)
+                    results = await run_tool_calls(calls, self._tools, self._policy, self._mark_round)
+                    for call, result in zip(calls, results, strict=True):
+                        staged.append(result)
+                        yield ToolResultEvent(call, result)
+                        yield MessageEvent(result)
+            finally:
+                self._owner_task = None
+                self._running = None
+
+    def _user_message(self, message: str | Message) -> Message:
+        if isinstance(message, str):
+            return Message.user(message)
+        if isinstance(message, Message):
+            if message.role not in ("user", "tool"):
+                raise ConfigurationError(f"a round starts with a user message, not a {message.role} message")
+            return message
+        raise ConfigurationError(f"send/stream take a str or a Message, not {type(message).__name__}")
+
+    def _check_reentrant(self) -> None:
+        if self._closed:
+            raise ConversationClosedError("this conversation has been closed")
+        in_tool = id(self) in _ROUNDS_IN_PROGRESS.get()
+        # The task that consumes a live round's stream asking for another round would wait for itself.
+        # A stream abandoned with `break` is different: its generator is unreachable and about to be
+        # closed by the event loop, so waiting for the lock is right.
+        running = self._running
+        in_own_stream = (
+            running is not None
+            and self._owner_task == anyio.get_current_task().id
+            and running.events is not None
+            and running.events() is not None
+        )
+        if in_tool or in_own_stream:
+            raise ReentrantCallError(
+                "this conversation's round is still running and would wait for itself: a tool (or the "
+                "code consuming stream()) called send/stream on its own conversation. Use another "
+                "Conversation, or act after the round has finished."
+            )
+
+    @contextmanager
+    def _mark_round(self) -> Iterator[None]:
+        token = _ROUNDS_IN_PROGRESS.set(_ROUNDS_IN_PROGRESS.get() | {id(self)})
+        try:
+            yield
+        finally:
+            _ROUNDS_IN_PROGRESS.reset(token)
+
+    def _commit(self, staged: list[Message], usage: Usage) -> None:
+        self._history.extend(staged)
+        self.last_usage = usage
+        self.usage = self.usage + usage
+
+    # -- history management ---------------------------------------------------------------------
+    def clear(self) -> None:
+        """Forget the history (system prompt, pinned messages and tools stay)."""
+        self._history.clear()
+
+    # -- persistence ----------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the conversation (system, pinned, history, usage) as versioned JSON, atomically:
+        the file is either the old one or the complete new one, never half-written."""
+        data = {
+            "format": SAVE_FORMAT,
+            "version": SAVE_VERSION,
+            "system": self.system,
+            "pinned": [m.model_dump(mode="json") for m in self._pinned],
+            "history": [m.model_dump(mode="json") for m in self._history],
+            "usage": self.usage.to_dict(),
+        }
+        target = Path(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(data, f, ensure_ascii=False, indent=1)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        engine: Engine,
+        *,
+        tools: Iterable[Tool | Callable[..., Any]] = (),
+        **kwargs: Any,
+    ) -> Conversation:
+        """Read a conversation written by :meth:`save`. Tools are not saved: pass them again.
+
+        Raises :class:`~hermitcrab.errors.SaveFileError` for a missing, corrupt or foreign file and
+        :class:`~hermitcrab.errors.SaveFileVersionError` for one written by a newer format version.
+        """
+        try:
+            raw = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SaveFileError(f"cannot read saved conversation {str(path)!r}: {exc}") from exc
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise SaveFileError(f"{str(path)!r} is not valid JSON (corrupt save file?): {exc}") from exc
+        if not isinstance(data, dict) or data.get("format") != SAVE_FORMAT:
+            raise SaveFileError(f"{str(path)!r} is not a saved hermitcrab conversation")
+        version = data.get("version")
+        if not isinstance(version, int):
+            raise SaveFileError(f"{str(path)!r} has no valid format version")
+        if version > SAVE_VERSION:
+            raise SaveFileVersionError(
+                f"{str(path)!r} was written in format version {version}; this hermitcrab reads up to "
+                f"version {SAVE_VERSION}. Upgrade hermitcrab to load it."
+            )
+        try:
+            pinned = [Message.model_validate(m) for m in data.get("pinned", [])]
+            history = [Message.model_validate(m) for m in data.get("history", [])]
+            usage = Usage.from_dict(data.get("usage", {}))
+            system = data.get("system")
+            if system is not None and not isinstance(system, str):
+                raise TypeError("system must be a string")
+        except (pydantic.ValidationError, TypeError, ValueError, AttributeError) as exc:
+            raise SaveFileError(f"{str(path)!r} holds invalid conversation data: {exc}") from exc
+        conversation = cls(engine, system=system, tools=tools, pinned=pinned, history=history, **kwargs)
+        conversation.usage = usage
+        return conversation
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    async def aclose(self) -> None:
+        """Close the conversation: waits for a running round, then frees the engine's per-conversation
+        state (e.g. its KV cache). Further rounds raise :class:`ConversationClosedError`."""
+        if self._closed:
+            return
+        self._check_reentrant()
+        async with self._lock:
+            self._closed = True
+            self.engine.release_session(self)
+
+    async def __aenter__(self) -> Conversation:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return (
+            f"<Conversation engine={type(self.engine).__name__} messages={len(self._history)} "
+            f"tools={list(self._tools)}>"
+        )
+
+
+class _RoundHandle:
+    """Identifies a running round; ``events`` is a weak reference to its event generator."""
+
+    __slots__ = ("events",)
+
+    def __init__(self) -> None:
+        self.events: weakref.ref[AsyncIterator[Event]] | None = None
+
+
+async def _engine_stream(
+    engine: Engine, prompt: list[Message], tools: tuple[Any, ...], options: GenerationOptions
+) -> AsyncIterator[Any]:
+    """The engine's stream with its unexpected errors wrapped as :class:`EngineError`."""
+    stream = engine.stream(prompt, tools=tools, options=options)
+    try:
+        async for event in stream:
+            yield event
+    except EngineError:
+        raise
+    except Exception as exc:
+        raise EngineError(f"{type(engine).__name__} failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def _replace_options(options: GenerationOptions, **changes: Any) -> GenerationOptions:
+    from dataclasses import replace
+
+    return replace(options, **changes)
