@@ -29,7 +29,7 @@ from typing import Any
 
 import docstring_parser
 import jsonschema
-from pydantic import BaseModel, ConfigDict, Field, PydanticUserError, TypeAdapter, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaWarningKind
 from pydantic_core import PydanticUndefined
@@ -46,6 +46,7 @@ _SCHEMA_KEYS = frozenset(
     | {"unevaluatedItems", "unevaluatedProperties", "contentSchema"}
 )
 _SCHEMA_LIST_KEYS = frozenset({"anyOf", "oneOf", "allOf", "prefixItems"})
+_FIRST_KEYS = ("type", "description")
 _SCHEMA_MAP_KEYS = frozenset({"properties", "$defs", "definitions", "patternProperties", "dependentSchemas"})
 
 
@@ -80,6 +81,8 @@ def check_name(name: object, *, what: str = "tool name") -> str:
 def _docstring(fn: Callable[..., Any]) -> tuple[str, dict[str, str]]:
     """The description text and the per-parameter descriptions of ``fn``'s docstring."""
     doc = inspect.getdoc(fn)
+    if not (inspect.isfunction(fn) or inspect.ismethod(fn)) and doc == inspect.getdoc(type(fn)):
+        doc = None  # a callable object (e.g. functools.partial) showing its class's documentation
     if not doc:
         return "", {}
     parsed = docstring_parser.parse(doc)
@@ -210,11 +213,13 @@ def _blame_parameter(
     for internal, name in fields:
         annotation, info = field_defs[internal]
         try:
-            TypeAdapter(typing.Annotated[annotation, info]).json_schema(schema_generator=_QuietJsonSchema)
-        except (PydanticUserError, TypeError, ValueError, AttributeError, NameError) as inner:
+            probe = create_model("probe", **{internal: (annotation, info)})  # type: ignore[call-overload]
+            probe.model_json_schema(schema_generator=_QuietJsonSchema)
+        except Exception as inner:
+            reason = str(inner).strip().splitlines()[0] if str(inner).strip() else type(inner).__name__
             raise ToolDefinitionError(
                 f"tool {tool_name!r}, parameter {name!r}: pydantic cannot validate or describe the type "
-                f"{_type_name(annotation)} ({type(inner).__name__}); use a JSON-friendly type "
+                f"{_type_name(annotation)} ({reason}); use a JSON-friendly type "
                 "(str, int, float, bool, list, dict, Literal, Enum, a BaseModel, ...)"
             ) from exc
 
@@ -230,8 +235,9 @@ def clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """A copy of a pydantic object schema tidied for models and chat templates.
 
     Drops the ``title`` of every schema node (never a property that happens to be called ``title``),
-    inlines ``$defs`` references that are not recursive, and makes sure the top level has ``type``,
-    ``properties`` and ``required``.
+    inlines ``$defs`` references that are not recursive, puts ``type`` and ``description`` first in each
+    node (pydantic sorts keys alphabetically; a model reads ``type`` before ``description`` better), and
+    makes sure the top level has ``type``, ``properties`` and ``required``.
     """
     schema = copy.deepcopy(schema)
     defs: dict[str, Any] = schema.pop("$defs", {})
@@ -240,8 +246,8 @@ def clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
     _drop_titles(schema)
     recursive = _recursive_defs(defs)
     inline = {name: body for name, body in defs.items() if name not in recursive}
-    schema = _inline(schema, inline, ())
-    kept = {name: _inline(defs[name], inline, ()) for name in defs if name in recursive}
+    schema = _order(_inline(schema, inline, ()))
+    kept = {name: _order(_inline(defs[name], inline, ())) for name in defs if name in recursive}
     out: dict[str, Any] = {"type": "object", "properties": schema.pop("properties", {})}
     out["required"] = schema.pop("required", [])
     schema.pop("type", None)
@@ -266,6 +272,22 @@ def _drop_titles(node: Any) -> None:
                 _drop_titles(sub)
         elif key in _SCHEMA_KEYS:
             _drop_titles(value)
+
+
+def _order(node: Any) -> Any:
+    """A copy of ``node`` with ``type`` and ``description`` first in every schema node."""
+    if not isinstance(node, dict):
+        return node
+    out = {key: node[key] for key in _FIRST_KEYS if key in node}
+    out.update(node)
+    for key, value in out.items():
+        if key in _SCHEMA_MAP_KEYS and isinstance(value, dict):
+            out[key] = {k: _order(v) for k, v in value.items()}
+        elif key in _SCHEMA_LIST_KEYS and isinstance(value, list):
+            out[key] = [_order(v) for v in value]
+        elif key in _SCHEMA_KEYS:
+            out[key] = _order(value)
+    return out
 
 
 def _ref_name(node: dict[str, Any]) -> str | None:
