@@ -959,4 +959,5 @@ def test_callable_without_name_needs_name_option() -> None:
         tool(functools.partial(add, b=1))
     add_one = tool(name="add_one")(functools.partial(add, b=1))
     assert add_one.parameters["required"] == ["a"]
+    assert add_one.description == ""  # not functools.partial's own class documentation
     assert add_one.fn(**add_one.validate({"a": 1})) == 2

@@ -85,7 +85,10 @@ def _docstring(fn: Callable[..., Any]) -> tuple[str, dict[str, str]]:
         doc = None  # a callable object (e.g. functools.partial) showing its class's documentation
     if not doc:
         return "", {}
-    parsed = docstring_parser.parse(doc)
+    try:
+        parsed = docstring_parser.parse(doc)
+    except docstring_parser.ParseError:
+        return doc.strip(), {}  # an unusual layout: keep it all as the description
     text = "\n\n".join(p.strip() for p in (parsed.short_description, parsed.long_description) if p)
     params = {p.arg_name: " ".join(p.description.split()) for p in parsed.params if p.description}
     return text, params
