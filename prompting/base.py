@@ -44,6 +44,16 @@ class ToolCallParser(ABC):
         """A fresh parser with the same configuration and empty state."""
         return type(self)()
 
+    def for_prompt(self, prompt: str) -> ToolCallParser:
+        """A fresh parser for the reply that continues ``prompt`` (the rendered prompt text).
+
+        Engines should call this once per generation instead of ``clone()``: when the generation
+        prompt leaves the model inside a block (a chat template that ends with ``<think>\n``), the
+        parser then starts in that block, so the reasoning is not mistaken for text. The default
+        ignores the prompt.
+        """
+        return self.clone()
+
     def parse(self, text: str) -> Message:
         """Parse a whole reply into an assistant :class:`Message` (does not touch this instance's
         streaming state)."""

@@ -1,0 +1,236 @@
+"""Body decoders shared by the parser families: JSON calls, pythonic calls, XML-ish parameters.
+
+Each decoder takes the text between a block's markers and returns tool calls, raising
+:class:`~hermitcrab.prompting.markup.MalformedCall` with a message the model can act on when the text
+cannot be read. Nothing here uses ``eval``: pythonic calls are read with :mod:`ast`.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from hermitcrab.prompting.markup import MalformedCall, guess_name
+
+from hermitcrab.messages import ToolCall, new_call_id
+
+__all__: tuple[str, ...] = ()
+
+_DECODER = json.JSONDecoder()
+_WS_SEP = re.compile(r"[\s,;]*")
+
+
+def json_error(exc: json.JSONDecodeError, text: str) -> str:
+    """A short description of a JSON error, with the text around it."""
+    around = text[max(0, exc.pos - 20) : exc.pos + 20]
+    return f"invalid JSON ({exc.msg} at char {exc.pos}, near {around!r})"
+
+
+def load_json(text: str) -> Any:
+    """``json.loads`` that reports errors as :class:`MalformedCall`."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MalformedCall(json_error(exc, text), name=guess_name(text)) from None
+
+
+def iter_json_values(text: str) -> Iterator[Any]:
+    """Decode consecutive JSON values separated by whitespace, commas or semicolons."""
+    pos = _WS_SEP.match(text).end()  # type: ignore[union-attr]
+    if pos >= len(text):
+        return
+    while pos < len(text):
+        try:
+            value, end = _DECODER.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise MalformedCall(json_error(exc, text), name=guess_name(text[pos:])) from None
+        yield value
+        pos = _WS_SEP.match(text, end).end()  # type: ignore[union-attr]
+
+
+def _arguments(value: Any, name: str, raw: str) -> dict[str, Any] | ToolCall:
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        stripped = value.strip()
+        if not stripped:
+            return {}
+        try:
+            value = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            return ToolCall(
+                name=name,
+                error=f'"arguments" is a string but not a JSON object: {json_error(exc, stripped)}',
+                raw=raw,
+            )
+    if not isinstance(value, dict):
+        return ToolCall(
+            name=name, error=f'"arguments" must be a JSON object, not {type(value).__name__}', raw=raw
+        )
+    return value
+
+
+def call_from_object(obj: Any, *, raw: str | None = None, call_id: str | None = None) -> ToolCall:
+    """Turn one decoded JSON call object into a :class:`ToolCall` (malformed ones carry ``error``).
+
+    Accepts the shapes real models write: ``{"name", "arguments"}`` (Hermes, Qwen), ``{"name",
+    "parameters"}`` (Llama 3), ``{"tool_name", "parameters"}`` (Command R), ``{"function": {"name",
+    "arguments"}}`` (OpenAI-shaped) and ``{"type": "function", "name", ...}``. Arguments may be an
+    object or a JSON string. A string ``"id"`` (or ``"tool_call_id"``) is kept as the call id.
+    """
+    if raw is None:
+        raw = json.dumps(obj, ensure_ascii=False)
+    if not isinstance(obj, dict):
+        return ToolCall(
+            name="",
+            error='a tool call must be a JSON object like {"name": ..., "arguments": {...}}, '
+            f"not {type(obj).__name__}",
+            raw=raw,
+        )
+    fn = obj.get("function")
+    if isinstance(fn, dict) and "name" not in obj:
+        obj = {**fn, **{k: v for k, v in obj.items() if k in ("id", "tool_call_id")}}
+    name = obj.get("name", obj.get("tool_name", fn if isinstance(fn, str) else None))
+    ident = call_id or obj.get("id") or obj.get("tool_call_id")
+    ident = str(ident) if isinstance(ident, (str, int)) and str(ident) else new_call_id()
+    if not isinstance(name, str) or not name.strip():
+        return ToolCall(id=ident, name="", error='the tool call has no "name" string', raw=raw)
+    name = name.strip()
+    for key in ("arguments", "parameters", "args", "input"):
+        if key in obj:
+            args = _arguments(obj[key], name, raw)
+            break
+    else:
+        args = {}
+    if isinstance(args, ToolCall):
+        return args.model_copy(update={"id": ident})
+    return ToolCall(id=ident, name=name, arguments=args)
+
+
+def json_calls(body: str) -> list[ToolCall]:
+    """Decode one or several JSON call objects (or lists of them) written one after another."""
+    calls: list[ToolCall] = []
+    for value in iter_json_values(body):
+        items = value if isinstance(value, list) else [value]
+        many = len(items) > 1 or isinstance(value, list)
+        for item in items:
+            raw = json.dumps(item, ensure_ascii=False) if many else body.strip()
+            calls.append(call_from_object(item, raw=raw))
+    if not calls:
+        raise MalformedCall("the tool call is empty: expected a JSON object with a name and arguments")
+    return calls
+
+
+def json_value_or_text(text: str) -> Any:
+    """A parameter value written as text: JSON literals (numbers, true/false/null, objects, lists)
+    are decoded; anything else stays a string. Used by the XML-ish formats, which carry no types."""
+    stripped = text.strip()
+    if not stripped:
+        return text
+    head = stripped[0]
+    if head in '{["' or head == "-" or head.isdigit() or stripped in ("true", "false", "null"):
+        try:
+            return json.loads(stripped)
+        except json.JSONDecodeError:
+            return text
+    return text
+
+
+# -- pythonic calls -------------------------------------------------------------------------------
+_PY_NAMES = {
+    "true": True,
+    "false": False,
+    "null": None,
+    "none": None,
+    "True": True,
+    "False": False,
+    "None": None,
+}
+
+
+def _literal(node: ast.AST) -> Any:
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return [_literal(item) for item in node.elts]
+    if isinstance(node, ast.Dict):
+        out: dict[Any, Any] = {}
+        for key, value in zip(node.keys, node.values, strict=True):
+            if key is None:
+                raise MalformedCall("dict unpacking (**) is not allowed in tool-call arguments")
+            k = _literal(key)
+            if not isinstance(k, (str, int, float, bool)) and k is not None:
+                raise MalformedCall("dictionary keys in tool-call arguments must be strings or numbers")
+            out[k] = _literal(value)
+        return out
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = _literal(node.operand)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.Name) and node.id in _PY_NAMES:
+        return _PY_NAMES[node.id]
+    raise MalformedCall(
+        "tool-call arguments must be literal values (strings, numbers, lists, dicts), "
+        f"not {ast.unparse(node)!r}"
+    )
+
+
+def _callee(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_callee(node.value)}.{node.attr}"
+    raise MalformedCall(f"a tool call must name a function, not {ast.unparse(node)!r}")
+
+
+def _python_call(node: ast.AST, source: str) -> ToolCall:
+    raw = ast.get_source_segment(source, node) or ast.unparse(node)
+    if not isinstance(node, ast.Call):
+        return ToolCall(name="", error=f"expected a call like name(arg=value), found {raw!r}", raw=raw)
+    try:
+        name = _callee(node.func)
+        if node.args:
+            raise MalformedCall(f"{name}(...) must use keyword arguments only (name=value)", name=name)
+        args: dict[str, Any] = {}
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise MalformedCall(f"{name}(...) cannot use ** in a tool call", name=name)
+            args[kw.arg] = _literal(kw.value)
+    except MalformedCall as exc:
+        return ToolCall(name=exc.name or _safe_callee(node), error=str(exc), raw=raw)
+    return ToolCall(name=name, arguments=args)
+
+
+def _safe_callee(node: ast.Call) -> str:
+    try:
+        return _callee(node.func)
+    except MalformedCall:
+        return ""
+
+
+def python_calls(body: str) -> list[ToolCall]:
+    """Decode a pythonic call list ``[f(a=1), g(b="x")]`` (or a single call) with :mod:`ast`."""
+    text = body.strip()
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        raise MalformedCall(
+            f"not a valid Python call list ({exc.msg}, line {exc.lineno} column {exc.offset}); "
+            'write calls as [name(arg="value"), ...]',
+            name=guess_python_name(text),
+        ) from None
+    node = tree.body
+    items = node.elts if isinstance(node, (ast.List, ast.Tuple)) else [node]
+    return [_python_call(item, text) for item in items]
+
+
+_PY_NAME_RE = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
+
+
+def guess_python_name(text: str) -> str:
+    """The first ``name(`` in text, for errors."""
+    match = _PY_NAME_RE.search(text)
+    return match.group(1) if match else ""
