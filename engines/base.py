@@ -32,8 +32,6 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
-from hermitcrab.prompting.base import assemble_message
-
 from hermitcrab.errors import EngineError
 from hermitcrab.events import (
     Completion,
@@ -45,6 +43,7 @@ from hermitcrab.events import (
     Usage,
 )
 from hermitcrab.messages import Message
+from hermitcrab.prompting.base import assemble_message
 
 __all__ = ("Engine", "ToolSchema", "completion_from_events")
 

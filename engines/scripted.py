@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from typing import Union
 
 import anyio
-from hermitcrab.engines.base import Engine, ToolSchema, completion_from_events
-from hermitcrab.prompting.base import ToolCallParser
 
+from hermitcrab.engines.base import Engine, ToolSchema, completion_from_events
 from hermitcrab.errors import ConfigurationError, EngineError
 from hermitcrab.events import (
     EngineEvent,
@@ -30,6 +29,7 @@ from hermitcrab.events import (
     Usage,
 )
 from hermitcrab.messages import Message
+from hermitcrab.prompting.base import ToolCallParser
 
 __all__ = ("Fail", "Hang", "Reply", "ScriptedEngine", "ScriptedRequest")
 

@@ -17,11 +17,11 @@ from typing import Any, Literal
 
 import anyio
 import pydantic
-from hermitcrab.tools import Tool, format_validation_error
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from hermitcrab.errors import ToolExecutionError
 from hermitcrab.messages import Message, ToolCall
+from hermitcrab.tools import Tool, format_validation_error
 
 __all__ = ("DispatchPolicy", "run_tool_calls", "truncate_to_tokens")
 

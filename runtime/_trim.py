@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from hermitcrab.engines.base import Engine, ToolSchema
-
 from hermitcrab.errors import PromptTooLongError
 from hermitcrab.messages import Message
 

@@ -3,8 +3,8 @@
 A round is: the user's message comes in, the history is trimmed to the token budget, the engine
 generates, tool calls are validated and run, their results go back to the engine, and so on until the
 model answers without calling a tool. Rounds of one conversation never interleave: concurrent callers
-queue in FIFO order on an :class:`anyio.Lock`. A round stages its messages and commits them to the
-history only when it ends well, so a failure or cancellation leaves the history exactly as it was
+queue in FIFO order on a one-slot :class:`anyio.Semaphore`. A round stages its messages and commits them
+to the history only when it ends well, so a failure or cancellation leaves the history exactly as it was
 (nothing streamed before the failure is kept).
 """
 
@@ -15,7 +15,7 @@ import json
 import os
 import tempfile
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import aclosing, contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -23,11 +23,8 @@ from typing import Any, Literal
 
 import anyio
 import pydantic
-from hermitcrab.engines.base import Engine
-from hermitcrab.runtime._dispatch import DispatchPolicy, run_tool_calls
-from hermitcrab.runtime._trim import Trimmer
-from hermitcrab.tools import Tool, as_tool
 
+from hermitcrab.engines.base import Engine
 from hermitcrab.errors import (
     ConfigurationError,
     ConversationClosedError,
@@ -47,8 +44,11 @@ from hermitcrab.events import (
     Usage,
 )
 from hermitcrab.messages import Message
+from hermitcrab.runtime._dispatch import DispatchPolicy, run_tool_calls
+from hermitcrab.runtime._trim import Trimmer
+from hermitcrab.tools import Tool, as_tool
 
-__all__ = ("Conversation",)
+__all__ = ("Conversation", "RoundStream")
 
 SAVE_FORMAT = "hermitcrab.conversation"
 SAVE_VERSION = 1
@@ -134,7 +134,9 @@ class Conversation:
             parallel=parallel_tool_calls,
         )
         self._trimmer = Trimmer(engine)
-        self._lock = anyio.Lock()
+        # A FIFO-fair semaphore, not a Lock: a Lock belongs to the task that took it, but a round
+        # abandoned with `break` is closed by the event loop in another task, which must release it.
+        self._lock = anyio.Semaphore(1)
         self._owner_task: int | None = None
         self._running: _RoundHandle | None = None
         self._closed = False
@@ -182,22 +184,24 @@ class Conversation:
         assert final is not None  # a round that ends well always ends with the final message
         return final
 
-    def stream(self, message: str | Message) -> AsyncIterator[Event]:
+    def stream(self, message: str | Message) -> RoundStream:
         """Run one round for ``message``, yielding its events as they happen.
 
         Yields text and reasoning deltas, each tool call once parsed, a :class:`ToolResultEvent` per
         executed call, and a :class:`MessageEvent` for each message that joins the history (the user's,
         the assistant's tool-calling ones, tool results); the last event is the final assistant
         message. Leaving the ``async for`` early or cancelling the task cancels the round and leaves
-        the history unchanged.
+        the history unchanged. Use it directly with ``async for``, or as
+        ``async with conv.stream(...) as events:`` to close the round deterministically when the block
+        ends (trio warns about async iterators left for the garbage collector to close).
         """
         user = self._user_message(message)
         handle = _RoundHandle()
-        round_events = self._round(user, handle)
+        round_events = RoundStream(self._round(user, handle))
         handle.events = weakref.ref(round_events)
         return round_events
 
-    async def _round(self, user: Message, handle: _RoundHandle) -> AsyncIterator[Event]:
+    async def _round(self, user: Message, handle: _RoundHandle) -> AsyncGenerator[Event, None]:
         self._check_reentrant()
         async with self._lock:
             self._owner_task = anyio.get_current_task().id
@@ -389,13 +393,41 @@ class Conversation:
         )
 
 
+class RoundStream(AsyncIterator[Event]):
+    """The events of one round (what :meth:`Conversation.stream` returns): an async iterator that is
+    also an async context manager; ``aclose()`` cancels the round if it is still running."""
+
+    __slots__ = ("__weakref__", "_events")
+
+    def __init__(self, events: AsyncGenerator[Event, None]) -> None:
+        self._events = events
+
+    def __aiter__(self) -> RoundStream:
+        return self
+
+    async def __anext__(self) -> Event:
+        return await self._events.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop the round (rolled back if it had not finished) and release the conversation."""
+        await self._events.aclose()
+
+    async def __aenter__(self) -> RoundStream:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
 class _RoundHandle:
     """Identifies a running round; ``events`` is a weak reference to its event generator."""
 
     __slots__ = ("events",)
 
     def __init__(self) -> None:
-        self.events: weakref.ref[AsyncIterator[Event]] | None = None
+        self.events: weakref.ref[RoundStream] | None = None
 
 
 async def _engine_stream(

@@ -272,6 +272,9 @@ async def test_cancelling_a_round_leaves_history_unchanged() -> None:
     assert (await conv.send("three")).text == "third"  # the lock was released
 
 
+# trio warns (ResourceWarning) when an async iterator is left for the garbage collector to close; the
+# round is still cancelled. `async with conv.stream(...)` (next test) closes it deterministically.
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_breaking_out_of_stream_cancels_the_round() -> None:
     engine = ScriptedEngine([call("add", a=1, b=2), "3", "next"])
     conv = Conversation(engine, tools=[add])
@@ -280,6 +283,17 @@ async def test_breaking_out_of_stream_cancels_the_round() -> None:
             break
     assert conv.history == ()
     assert (await conv.send("again")).text == "3"
+
+
+async def test_leaving_a_stream_block_cancels_the_round() -> None:
+    engine = ScriptedEngine([Hang(after="slow text"), "next"])
+    conv = Conversation(engine)
+    async with conv.stream("go") as events:
+        async for event in events:
+            if isinstance(event, TextDelta):
+                break
+    assert conv.history == ()
+    assert (await conv.send("again")).text == "next"
 
 
 async def test_too_many_tool_rounds_raise_and_roll_back() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-from hermitcrab.engines.base import ToolSchema
-from hermitcrab.runtime._trim import unit_starts
 
 from hermitcrab import Conversation, Message, PromptTooLongError, ScriptedEngine, ToolCall
+from hermitcrab.engines.base import ToolSchema
+from hermitcrab.runtime._trim import unit_starts
 
 
 class CountingEngine(ScriptedEngine):

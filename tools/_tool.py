@@ -9,10 +9,9 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, Literal, ParamSpec, TypeVar, overload
 
+from hermitcrab.errors import ToolDefinitionError
 from hermitcrab.tools._schema import Signature, build_signature, check_name
 from hermitcrab.tools._text import result_to_text
-
-from hermitcrab.errors import ToolDefinitionError
 
 __all__ = ("Tool", "as_tool", "tool", "tools_of")
 
