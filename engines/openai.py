@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from hermitcrab.engines._openai_stream import _ChunkAssembler, _SSEDecoder, _StreamProtocolError
-from hermitcrab.engines.base import Engine, ToolSchema, completion_from_events
-from hermitcrab.prompting.base import ParserEvent, ToolCallParser
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
+from hermitcrab.engines._openai_stream import _ChunkAssembler, _SSEDecoder, _StreamProtocolError
+from hermitcrab.engines.base import Engine, ToolSchema, completion_from_events
 from hermitcrab.errors import (
     ConfigurationError,
     ConversationClosedError,
@@ -43,6 +42,7 @@ from hermitcrab.events import (
     Usage,
 )
 from hermitcrab.messages import Message
+from hermitcrab.prompting.base import ParserEvent, ToolCallParser
 
 if TYPE_CHECKING:
     import httpx
@@ -148,7 +148,7 @@ class OpenAIEngine(Engine):
         api_key: str | None = None,
         max_context_size: int = 4096,
         tokenizer: Any = None,
-        tool_parser: str | ToolCallParser | None = None,
+        tool_parser: str | ToolCallParser | type[ToolCallParser] | None = None,
         timeout: float = 120.0,
         connect_timeout: float = 10.0,
         max_retries: int = 3,
@@ -202,14 +202,9 @@ class OpenAIEngine(Engine):
         self._closed = False
 
     # -- configuration helpers ----------------------------------------------------------------
-    def _resolve_parser(self, tool_parser: str | ToolCallParser | None) -> ToolCallParser | None:
-        if tool_parser is None or isinstance(tool_parser, ToolCallParser):
-            return tool_parser
-        if not isinstance(tool_parser, str):
-            raise ConfigurationError(
-                f"tool_parser must be None (native tool calls), a format name or a ToolCallParser, "
-                f"not {tool_parser!r}"
-            )
+    def _resolve_parser(self, tool_parser: Any) -> ToolCallParser | None:
+        if tool_parser is None:
+            return None
         from hermitcrab import prompting
 
         if tool_parser == "auto":
@@ -219,8 +214,32 @@ class OpenAIEngine(Engine):
                     "tool_parser='auto' needs a tokenizer with a chat template to detect the format; "
                     "pass tokenizer=... or name the format (e.g. tool_parser='hermes')"
                 )
-            return prompting.resolve_parser(template)
-        return prompting.get_parser(tool_parser)
+            return prompting.resolve_parser(None, chat_template=template)
+        if not isinstance(tool_parser, (str, ToolCallParser, type)):
+            raise ConfigurationError(
+                "tool_parser must be None (native tool calls), 'auto', a format name, or a ToolCallParser "
+                f"class or instance, not {tool_parser!r}"
+            )
+        return prompting.resolve_parser(tool_parser)
+
+    def _parser_for(self, messages: Sequence[Message], tools: Sequence[ToolSchema]) -> ToolCallParser | None:
+        """A fresh text-mode parser for this prompt (started inside ``<think>`` when the prompt opens it)."""
+        if self.tool_parser is None:
+            return None
+        for_prompt = getattr(self.tool_parser, "for_prompt", None)
+        if self.tokenizer is None or for_prompt is None:
+            return self.tool_parser.clone()
+        try:
+            prompt = self.tokenizer.apply_chat_template(
+                [m.to_dict() for m in messages],
+                tools=[dict(t) for t in tools] or None,
+                add_generation_prompt=True,
+                tokenize=False,
+            )
+        except Exception:  # the server renders its own prompt; a local render is only a hint
+            return self.tool_parser.clone()
+        parser: ToolCallParser = for_prompt(prompt)
+        return parser
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -344,7 +363,8 @@ class OpenAIEngine(Engine):
         if self._closed:
             raise ConversationClosedError("this OpenAIEngine has been closed; create a new one")
         body = self.build_request(messages, tools, options)
-        opened = await self._open_with_retries(body)
+        parser = self._parser_for(messages, tools)
+        opened = await self._open_with_retries(body, parser)
         events: list[EngineEvent] = []
         try:
             for event in opened.first:
@@ -395,7 +415,7 @@ class OpenAIEngine(Engine):
         return completion_from_events(events, usage, assembler.finish_reason or "stop")
 
     # -- the transport boundary: every httpx error is mapped here ----------------------------
-    async def _open_with_retries(self, body: dict[str, Any]) -> _Stream:
+    async def _open_with_retries(self, body: dict[str, Any], parser: ToolCallParser | None) -> _Stream:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.max_retries + 1),
             wait=self._retry_wait,
@@ -407,7 +427,7 @@ class OpenAIEngine(Engine):
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._attempt(body)
+                    return await self._attempt(body, parser.clone() if parser is not None else None)
         except _Retryable as failure:
             attempts = self.max_retries + 1
             error = ServerError(
@@ -417,7 +437,7 @@ class OpenAIEngine(Engine):
             raise error from failure.error.__cause__
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
-    async def _attempt(self, body: dict[str, Any]) -> _Stream:
+    async def _attempt(self, body: dict[str, Any], parser: ToolCallParser | None) -> _Stream:
         """Send the request and read until the first events (or the end): everything that may be retried."""
         httpx = _import_httpx()
         url = f"{self.base_url}/chat/completions"
@@ -431,9 +451,7 @@ class OpenAIEngine(Engine):
             if response.status_code >= 400:
                 await response.aread()
                 raise _status_failure(response, url, self.max_retry_wait)
-            opened = _Stream(
-                response, _ChunkAssembler(self.tool_parser.clone() if self.tool_parser else None)
-            )
+            opened = _Stream(response, _ChunkAssembler(parser))
             content_type = response.headers.get("content-type", "")
             if "text/event-stream" in content_type:
                 opened.lines = response.aiter_lines()

@@ -28,8 +28,6 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
-from hermitcrab.engines._openai_stream import _ChunkAssembler, _SSEDecoder
-from hermitcrab.engines.openai import OpenAIEngine, _parse_retry_after
 from openai_server import (
     ChatServer,
     Drop,
@@ -42,6 +40,8 @@ from openai_server import (
     tool_call_stream,
 )
 
+from hermitcrab.engines._openai_stream import _ChunkAssembler, _SSEDecoder
+from hermitcrab.engines.openai import OpenAIEngine, _parse_retry_after
 from hermitcrab.errors import (
     ConfigurationError,
     ConversationClosedError,
@@ -617,3 +617,108 @@ def test_with_a_tokenizer_prompt_len_is_exact(tiny_chat_model: Path) -> None:
         history, (), add_generation_prompt=False
     )
     assert sum(engine.message_len(m) for m in history) + generation_prompt == engine.prompt_len(history)
+
+
+# -- text mode ---------------------------------------------------------------------------------
+@pytest.mark.anyio
+async def test_text_mode_finds_calls_in_streamed_text_split_inside_markup(server: ChatServer) -> None:
+    pieces = [
+        "Sure.<tool",
+        '_call>\n{"name": "get_weather", "argu',
+        'ments": {"city": "Oslo"}}\n</tool_call>',
+    ]
+    server.script(text_stream(*pieces))
+    async with OpenAIEngine(server.base_url, "m", tool_parser="hermes") as engine:
+        events = await collect(engine, HELLO, tools=[WEATHER], options=GenerationOptions(tool_choice="auto"))
+    assert events[0] == TextDelta("Sure.")
+    assert isinstance(events[1], ToolCallEvent)
+    assert (events[1].call.name, events[1].call.arguments) == ("get_weather", {"city": "Oslo"})
+    completion = events[-1]
+    assert isinstance(completion, Completion)
+    assert completion.message.text == "Sure."
+    assert completion.message.tool_calls == (events[1].call,)
+    assert completion.finish_reason == "tool_calls"
+    body = server.chat_requests[0].body
+    assert body["tools"] == [WEATHER]
+    assert body["tool_choice"] == "none"  # the server renders the tools but leaves parsing to us
+
+
+@pytest.mark.anyio
+async def test_text_mode_malformed_call_is_reported_not_raised(server: ChatServer) -> None:
+    server.script(text_stream('<tool_call>\n{"name": "get_weather", "arguments": {"city": }}\n</tool_call>'))
+    async with OpenAIEngine(server.base_url, "m", tool_parser="hermes") as engine:
+        completion = await engine.generate(HELLO, tools=[WEATHER])
+    (call,) = completion.message.tool_calls
+    assert call.is_malformed
+    assert call.raw is not None
+    assert '"city": }' in call.raw
+
+
+@pytest.mark.anyio
+async def test_text_mode_auto_detects_the_format_from_the_tokenizer(
+    server: ChatServer, tiny_chat_model: Path
+) -> None:
+    server.script(
+        text_stream('<tool_call>\n{"name": "get_weather", "arguments": {"city": "Rome"}}\n</tool_call>')
+    )
+    async with OpenAIEngine(server.base_url, "m", tokenizer=tiny_chat_model, tool_parser="auto") as engine:
+        assert engine.tool_parser is not None
+        assert engine.tool_parser.name == "hermes"
+        completion = await engine.generate(HELLO, tools=[WEATHER])
+    assert completion.message.tool_calls[0].arguments == {"city": "Rome"}
+
+
+# -- with a Conversation -----------------------------------------------------------------------
+@pytest.mark.anyio
+async def test_conversation_runs_a_tool_round_over_http(engine: OpenAIEngine, server: ChatServer) -> None:
+    from hermitcrab.runtime import Conversation
+    from hermitcrab.tools import tool
+
+    @tool
+    def get_weather(city: str) -> str:
+        """Weather in a city.
+
+        Args:
+            city: The city's name.
+        """
+        return f"rain in {city}"
+
+    first = {"index": 0, "id": "call_w", "function": {"name": "get_weather", "arguments": '{"city"'}}
+    rest = {"index": 0, "function": {"arguments": ': "Oslo"}'}}
+    server.script(tool_call_stream(first, rest), text_stream("It rains in Oslo."))
+    conversation = Conversation(engine, system="be brief", tools=[get_weather])
+    answer = await conversation.send("weather in Oslo?")
+    assert answer.text == "It rains in Oslo."
+    assert [m.role for m in conversation.history] == ["user", "assistant", "tool", "assistant"]
+    assert conversation.history[2].content == "rain in Oslo"
+    second = server.chat_requests[1].body
+    assert second["messages"][-1] == {"role": "tool", "content": "rain in Oslo", "tool_call_id": "call_w",
+                                      "name": "get_weather"}  # fmt: skip
+    assert second["tools"][0]["function"]["name"] == "get_weather"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "failure",
+    [
+        pytest.param([Status(503, "down")] * 3, id="5xx"),
+        pytest.param(
+            [Stream([chunk({"content": "partial "}), chunk({"content": "x"})], drop_after=1)], id="midway"
+        ),
+        pytest.param([Stream(["data: {oops\n\n"])] * 3, id="malformed"),
+    ],
+)
+async def test_conversation_history_is_unchanged_after_a_server_failure(
+    engine: OpenAIEngine, server: ChatServer, failure: list[Stream | Status]
+) -> None:
+    from hermitcrab.runtime import Conversation
+
+    conversation = Conversation(engine)
+    await conversation.send("first")
+    before = conversation.history
+    server.script(*failure)
+    with pytest.raises(ServerError):
+        await conversation.send("second")
+    assert conversation.history == before
+    assert (await conversation.send("third")).text == "echo: third"
+    assert [m.text for m in conversation.history] == ["first", "echo: first", "third", "echo: third"]
