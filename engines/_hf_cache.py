@@ -1,0 +1,104 @@
+"""Per-conversation KV caches for the HuggingEngine: prefix reuse with a bounded LRU budget.
+
+A conversation's next prompt starts with the tokens of its previous prompt and reply, so the KV cache
+of that last generation can be reused: crop it to the longest common token prefix with the new prompt
+(always leaving at least one prompt token to run through the model) and pass it to ``generate``.
+Wrong reuse is silent in transformers (it produces different text, never an error), so the prefix is
+computed on token ids, never assumed from message counts.
+
+Entries are taken out while a generation runs (so two generations never share one cache object) and
+put back when it ends well; ``discard`` drops an entry, even one in use (it is then not put back).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ("CacheEntry", "SessionCacheStore", "common_prefix_len")
+
+
+def common_prefix_len(a: Sequence[int], b: Sequence[int]) -> int:
+    """Length of the longest common prefix of two id sequences."""
+    n = min(len(a), len(b))
+    i = 0
+    # Compare in chunks: Python list slices compare in C, much faster than a per-token loop.
+    step = 256
+    while i < n:
+        j = min(i + step, n)
+        if a[i:j] == b[i:j]:
+            i = j
+            continue
+        while a[i] == b[i]:
+            i += 1
+        return i
+    return n
+
+
+@dataclass
+class CacheEntry:
+    """The tokens a cache holds keys/values for (``ids[:len]``) and the cache itself."""
+
+    ids: list[int]
+    cache: Any
+
+    def usable_prefix(self, prompt_ids: Sequence[int]) -> int:
+        """How many leading prompt tokens this cache can serve (at least one token stays uncached)."""
+        cached = self.cache.get_seq_length()
+        keep = common_prefix_len(self.ids[:cached], prompt_ids)
+        return min(keep, len(prompt_ids) - 1)
+
+
+class SessionCacheStore:
+    """Thread-safe LRU of :class:`CacheEntry` per session key, holding at most ``max_sessions``."""
+
+    def __init__(self, max_sessions: int) -> None:
+        self.max_sessions = max_sessions
+        self._entries: OrderedDict[Hashable, CacheEntry] = OrderedDict()
+        self._in_use: dict[Hashable, int] = {}
+        self._discarded: set[Hashable] = set()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def take(self, key: Hashable) -> CacheEntry | None:
+        """Remove and return the entry for ``key`` (``None`` if none); mark the key as in use."""
+        with self._lock:
+            self._in_use[key] = self._in_use.get(key, 0) + 1
+            self._discarded.discard(key)
+            return self._entries.pop(key, None)
+
+    def put_back(self, key: Hashable, entry: CacheEntry | None) -> None:
+        """Store ``entry`` as the newest for ``key`` (unless discarded meanwhile), evicting the LRU."""
+        with self._lock:
+            count = self._in_use.get(key, 1) - 1
+            if count > 0:
+                self._in_use[key] = count
+            else:
+                self._in_use.pop(key, None)
+            if entry is None or key in self._discarded or self.max_sessions <= 0:
+                if count <= 0:
+                    self._discarded.discard(key)
+                return
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_sessions:
+                self._entries.popitem(last=False)
+
+    def discard(self, key: Hashable) -> None:
+        """Forget ``key``'s cache, including one a running generation would put back."""
+        with self._lock:
+            self._entries.pop(key, None)
+            if key in self._in_use:
+                self._discarded.add(key)
+
+    def clear(self) -> None:
+        """Forget every cache."""
+        with self._lock:
+            self._entries.clear()
+            self._discarded.update(self._in_use)

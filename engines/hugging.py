@@ -1,0 +1,686 @@
+"""The :class:`HuggingEngine`: any local ``transformers`` causal LM, without blocking the event loop.
+
+How a round runs (``stream``):
+
+1. The async generator takes the engine's ``CapacityLimiter(1)`` (FIFO): one ``generate`` per model at a
+   time, however many conversations share the engine.
+2. It starts a worker thread that renders the prompt with the chat template, finds the session's KV
+   cache and crops it to the common token prefix, and calls ``model.generate`` with a streamer and a
+   stopping criterion.
+3. The streamer detokenizes incrementally, cuts at stop strings, feeds a fresh tool-call parser and
+   hands the parser's events to the loop through a bounded anyio memory stream (``anyio.from_thread``
+   with the loop's token): a slow consumer slows generation down instead of buffering without bound.
+4. Between yields the generator only awaits ``receive()``; it never holds a task group or cancel scope
+   open across a ``yield``, so breaking out of ``async for``, cancelling the task or ``aclose()`` are
+   safe under asyncio and trio. Its ``finally`` sets the stop event (``generate`` ends at the next
+   token), closes the stream and waits, shielded, for the thread to end, then frees the limiter.
+
+Subclass hooks, as kani users expect: :meth:`HuggingEngine.build_prompt` (messages and tools to prompt
+text), :meth:`HuggingEngine.prompt_ids` (text to token ids), :meth:`HuggingEngine.message_len`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import importlib.util
+import threading
+from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.from_thread
+import anyio.lowlevel
+import anyio.to_thread
+
+from hermitcrab.engines._hf_cache import CacheEntry, SessionCacheStore
+from hermitcrab.engines._hf_stream import make_streamer_classes
+from hermitcrab.engines.base import Engine, ToolSchema, completion_from_events
+from hermitcrab.errors import (
+    ConfigurationError,
+    ConversationClosedError,
+    EngineError,
+    HermitcrabError,
+    MissingDependencyError,
+    ModelLoadError,
+    PromptTooLongError,
+)
+from hermitcrab.events import EngineEvent, GenerationOptions, Usage
+from hermitcrab.messages import Message, ToolCall
+from hermitcrab.prompting.base import ToolCallParser
+
+__all__ = ("HuggingEngine",)
+
+_HF_EXTRA = "pip install 'hermitcrab[hf]'"
+_END_OF_TURN_STRINGS = (
+    "<|im_end|>",
+    "<|eot_id|>",
+    "<|eom_id|>",
+    "<|end|>",
+    "<end_of_turn>",
+    "<|endoftext|>",
+    "<|end_of_text|>",
+    "</s>",
+    "<|return|>",
+    "<|call|>",
+)
+"""Common end-of-turn tokens; those that exist as single special tokens in a vocabulary stop generation."""
+
+
+@dataclass(eq=False)
+class _Round:
+    """State shared between one ``stream`` call (event loop) and its worker thread."""
+
+    messages: Sequence[Message]
+    tools: Sequence[ToolSchema]
+    options: GenerationOptions
+    parser: ToolCallParser
+    send: Any
+    token: Any
+    stop: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    consumer_gone: bool = False
+
+
+class HuggingEngine(Engine):
+    """Runs a local Hugging Face causal LM (a Hub id or a folder) behind conversations.
+
+    Args:
+        model_id_or_path: A model folder or a Hub id (no download happens here unless your
+            ``transformers`` settings allow it; set ``HF_HUB_OFFLINE=1`` to be sure).
+        max_context_size: The context window; defaults to the model config's
+            ``max_position_embeddings`` (or similar).
+        load_in_4bit: Quantize to 4-bit nf4 with bitsandbytes at load time (compute dtype bf16 on a
+            GPU that supports it, else fp16 on GPU, fp32 on CPU).
+        load_in_8bit: Quantize to 8-bit with bitsandbytes (LLM.int8) at load time.
+        quantization_config: A ready ``transformers`` quantization config (excludes the two flags).
+        model_load_kwargs: Passed to ``AutoModelForCausalLM.from_pretrained``; they win over the
+            conveniences above (``dtype``, ``device_map``, ``quantization_config``...).
+        tokenizer_kwargs: Passed to ``AutoTokenizer.from_pretrained``.
+        generation_kwargs: Default ``generate`` kwargs for every round (``options.extra`` wins).
+        device: ``"cuda"``, ``"cpu"``, ``"cuda:1"``, ``"mps"``... or ``"auto"`` for accelerate's
+            ``device_map="auto"``. Default: CUDA when available, else CPU.
+        dtype: The weights' dtype (``"bfloat16"``, ``torch.float16``...). Default: bf16 on a GPU that
+            supports it, fp16 on other GPUs, fp32 on CPU.
+        chat_template: A Jinja chat template that replaces the tokenizer's.
+        chat_template_kwargs: Extra variables for the template (e.g. ``{"enable_thinking": False}``).
+        parser: The tool-call format: ``None`` detects it from the chat template; a format name, a
+            :class:`ToolCallParser` subclass or instance chooses it.
+        max_cached_sessions: How many conversations keep a KV cache for prefix reuse (LRU); 0 turns
+            reuse off.
+        stream_buffer: Events buffered between the worker thread and the loop (backpressure).
+
+    Raises:
+        ConfigurationError: impossible options (e.g. 4-bit and 8-bit together).
+        MissingDependencyError: transformers/torch/bitsandbytes/accelerate missing (names the pip
+            command).
+        ModelLoadError: the model or tokenizer cannot be loaded, or there is no chat template.
+    """
+
+    def __init__(
+        self,
+        model_id_or_path: str | Path,
+        *,
+        max_context_size: int | None = None,
+        load_in_4bit: bool = False,
+        load_in_8bit: bool = False,
+        quantization_config: Any = None,
+        model_load_kwargs: Mapping[str, Any] | None = None,
+        tokenizer_kwargs: Mapping[str, Any] | None = None,
+        generation_kwargs: Mapping[str, Any] | None = None,
+        device: str | None = None,
+        dtype: Any = None,
+        chat_template: str | None = None,
+        chat_template_kwargs: Mapping[str, Any] | None = None,
+        parser: str | type[ToolCallParser] | ToolCallParser | None = None,
+        max_cached_sessions: int = 8,
+        stream_buffer: int = 32,
+    ) -> None:
+        if load_in_4bit and load_in_8bit:
+            raise ConfigurationError("load_in_4bit and load_in_8bit cannot both be true: choose one")
+        if quantization_config is not None and (load_in_4bit or load_in_8bit):
+            raise ConfigurationError(
+                "pass either quantization_config or load_in_4bit/load_in_8bit, not both "
+                "(put the flags in your BitsAndBytesConfig)"
+            )
+        if max_context_size is not None and max_context_size <= 0:
+            raise ConfigurationError(f"max_context_size must be positive, not {max_context_size}")
+        if max_cached_sessions < 0:
+            raise ConfigurationError(f"max_cached_sessions must be >= 0, not {max_cached_sessions}")
+        if stream_buffer < 1:
+            raise ConfigurationError(f"stream_buffer must be >= 1, not {stream_buffer}")
+        _require("torch", "transformers")
+        quantized = load_in_4bit or load_in_8bit or quantization_config is not None
+        if load_in_4bit or load_in_8bit:
+            _require("bitsandbytes", pip="pip install bitsandbytes")
+
+        self.model_id = str(model_id_or_path)
+        self.generation_kwargs: dict[str, Any] = dict(generation_kwargs or {})
+        self.chat_template_kwargs: dict[str, Any] = dict(chat_template_kwargs or {})
+        self._closed = False
+        self._limiter = anyio.CapacityLimiter(1)
+        self._rounds: set[_Round] = set()
+        self._sessions = SessionCacheStore(max_cached_sessions)
+        self._stream_buffer = stream_buffer
+        self._anchor_cache: dict[str, str] = {}
+
+        self.tokenizer: Any = self._load_tokenizer(dict(tokenizer_kwargs or {}))
+        if chat_template is not None:
+            self.tokenizer.chat_template = chat_template
+        if self.tokenizer.chat_template is None and type(self).build_prompt is HuggingEngine.build_prompt:
+            raise ModelLoadError(
+                f"{self.model_id} has no chat template: pass chat_template='...' (a Jinja template) to "
+                "HuggingEngine, or subclass it and override build_prompt"
+            )
+        self.model: Any = self._load_model(
+            device=device,
+            dtype=dtype,
+            load_in_4bit=load_in_4bit,
+            load_in_8bit=load_in_8bit,
+            quantization_config=quantization_config,
+            model_load_kwargs=dict(model_load_kwargs or {}),
+            quantized=quantized,
+        )
+        self.max_context_size = max_context_size or self._context_from_config()
+        self.parser: ToolCallParser = _resolve_parser(parser, self.tokenizer.chat_template)
+        self._end_ids = self._find_end_ids()
+
+    # -- loading --------------------------------------------------------------------------------
+    def _load_tokenizer(self, kwargs: dict[str, Any]) -> Any:
+        from transformers import AutoTokenizer
+
+        try:
+            return AutoTokenizer.from_pretrained(self.model_id, **kwargs)
+        except Exception as exc:
+            raise ModelLoadError(f"could not load the tokenizer of {self.model_id}: {exc}") from exc
+
+    def _load_model(
+        self,
+        *,
+        device: str | None,
+        dtype: Any,
+        load_in_4bit: bool,
+        load_in_8bit: bool,
+        quantization_config: Any,
+        model_load_kwargs: dict[str, Any],
+        quantized: bool,
+    ) -> Any:
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        device_map: Any = None
+        if device == "auto":
+            _require("accelerate", pip="pip install accelerate")
+            device_map = "auto"
+            target = "cuda" if torch.cuda.is_available() else "cpu"
+        else:
+            target = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        is_gpu = not target.startswith("cpu")
+        gpu_dtype = torch.bfloat16 if _bf16_ok(torch, target) else torch.float16
+        if isinstance(dtype, str):
+            try:
+                dtype = getattr(torch, dtype)
+            except AttributeError as exc:
+                raise ConfigurationError(
+                    f"unknown dtype {dtype!r}: use e.g. 'float32' or 'bfloat16'"
+                ) from exc
+        kwargs: dict[str, Any] = {"dtype": dtype or (gpu_dtype if is_gpu else torch.float32)}
+        if load_in_4bit or load_in_8bit:
+            from transformers import BitsAndBytesConfig
+
+            if load_in_4bit:
+                quantization_config = BitsAndBytesConfig(
+                    load_in_4bit=True,
+                    bnb_4bit_quant_type="nf4",
+                    bnb_4bit_compute_dtype=gpu_dtype if is_gpu else torch.float32,
+                    bnb_4bit_use_double_quant=is_gpu,
+                )
+            else:
+                quantization_config = BitsAndBytesConfig(load_in_8bit=True)
+        if quantization_config is not None:
+            kwargs["quantization_config"] = quantization_config
+        if device_map is not None:
+            kwargs["device_map"] = device_map
+        elif quantized:
+            kwargs["device_map"] = {"": target}  # quantized weights are placed at load, never moved
+        kwargs.update(model_load_kwargs)
+        try:
+            model = AutoModelForCausalLM.from_pretrained(self.model_id, **kwargs)
+            if "device_map" not in kwargs:
+                model = model.to(target)
+        except ImportError as exc:
+            raise MissingDependencyError(
+                f"loading {self.model_id} needs a package that is not installed ({exc}); "
+                f"install it, e.g. {_HF_EXTRA}"
+            ) from exc
+        except (torch.cuda.OutOfMemoryError, MemoryError) as exc:
+            raise ModelLoadError(
+                f"out of memory loading {self.model_id}: try load_in_4bit=True or a smaller model"
+            ) from exc
+        except Exception as exc:
+            raise ModelLoadError(f"could not load the model {self.model_id}: {exc}") from exc
+        model.eval()
+        return model
+
+    def _context_from_config(self) -> int:
+        config = self.model.config
+        text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
+        for name in ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "n_ctx"):
+            value = getattr(text_config, name, None)
+            if isinstance(value, int) and value > 0:
+                return value
+        limit = getattr(self.tokenizer, "model_max_length", None)
+        if isinstance(limit, int) and 0 < limit < 10**8:
+            return limit
+        raise ConfigurationError(
+            f"could not find the context size of {self.model_id} in its config: pass max_context_size=..."
+        )
+
+    def _find_end_ids(self) -> frozenset[int]:
+        ids: set[int] = set()
+        for source in (getattr(self.model, "generation_config", None), self.model.config, self.tokenizer):
+            value = getattr(source, "eos_token_id", None)
+            if isinstance(value, int):
+                ids.add(value)
+            elif isinstance(value, (list, tuple)):
+                ids.update(v for v in value if isinstance(v, int))
+        special = set(getattr(self.tokenizer, "all_special_ids", ()))
+        vocab = self.tokenizer.get_vocab()
+        for text in (*self.parser.stop_markers, *_END_OF_TURN_STRINGS):
+            token_id = vocab.get(text)
+            if token_id is not None and (token_id in special or text in self.parser.stop_markers):
+                ids.add(token_id)
+        return frozenset(ids)
+
+    # -- prompts and token counts -----------------------------------------------------------------
+    def build_prompt(self, messages: Sequence[Message], tools: Sequence[ToolSchema] = ()) -> str:
+        """The prompt text for ``messages`` and ``tools``: the chat template, generation prompt included.
+
+        Override it (with :meth:`message_len`) to use a prompt format of your own.
+        """
+        return self._render([m.to_dict() for m in messages], tools, add_generation_prompt=True)
+
+    def prompt_ids(self, messages: Sequence[Message], tools: Sequence[ToolSchema] = ()) -> list[int]:
+        """The token ids that ``stream`` sends for ``messages`` and ``tools``."""
+        return self._encode(self.build_prompt(messages, tools))
+
+    def prompt_len(self, messages: Sequence[Message], tools: Sequence[ToolSchema] = ()) -> int:
+        """Exact tokens of the prompt ``stream`` would send (same rendering, same tokenizer)."""
+        return len(self.prompt_ids(messages, tools))
+
+    def message_len(self, message: Message) -> int:
+        """Tokens ``message`` adds to a prompt: its rendered segment after a small anchor history.
+
+        Exact for additive templates (ChatML and most others); the conversation verifies the chosen
+        prompt with :meth:`prompt_len` and copes with templates that are not additive.
+        """
+        anchor = self._anchor_for(message)
+        try:
+            prefix = self._anchor_text(anchor, message)
+            full = self._render([*(m.to_dict() for m in anchor), message.to_dict()], ())
+        except Exception:
+            try:
+                return len(self._encode(self._render([message.to_dict()], ())))
+            except Exception:
+                return self.count_tokens(message.text) + 4
+        if full.startswith(prefix):
+            return len(self._encode(full[len(prefix) :]))
+        return len(self._encode(full)) - len(self._encode(prefix))
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of plain ``text`` for this tokenizer."""
+        return len(self._encode(text))
+
+    def _encode(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text, add_special_tokens=False)
+
+    def _render(
+        self,
+        conversation: list[dict[str, Any]],
+        tools: Sequence[ToolSchema],
+        *,
+        add_generation_prompt: bool = False,
+    ) -> str:
+        rendered = self.tokenizer.apply_chat_template(
+            conversation,
+            tools=[dict(t) for t in tools] or None,
+            add_generation_prompt=add_generation_prompt,
+            tokenize=False,
+            **self.chat_template_kwargs,
+        )
+        return str(rendered)
+
+    @staticmethod
+    def _anchor_for(message: Message) -> list[Message]:
+        # A short history that makes `message` legal in most templates (roles alternate; a tool
+        # result follows the call it answers).
+        if message.role == "assistant":
+            return [Message.user("a")]
+        if message.role == "tool":
+            call = ToolCall(id=message.tool_call_id or "call_0", name=message.name or "f", arguments={})
+            return [Message.user("a"), Message.assistant(tool_calls=[call])]
+        return [Message.user("a"), Message.assistant("b")]
+
+    def _anchor_text(self, anchor: list[Message], message: Message) -> str:
+        if message.role == "tool":
+            return self._render([m.to_dict() for m in anchor], ())
+        key = message.role
+        text = self._anchor_cache.get(key)
+        if text is None:
+            text = self._anchor_cache[key] = self._render([m.to_dict() for m in anchor], ())
+        return text
+
+    # -- generation -----------------------------------------------------------------------------
+    async def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSchema] = (),
+        options: GenerationOptions = GenerationOptions(),
+    ) -> AsyncIterator[EngineEvent]:
+        """Generate one reply in a worker thread, streaming text deltas, tool calls, then a Completion.
+
+        Closing this iterator early or cancelling the consuming task stops ``generate`` at the next
+        token and waits for the worker thread to end.
+        """
+        self._check_open()
+        send, receive = anyio.create_memory_object_stream[tuple[str, Any]](self._stream_buffer)
+        job = _Round(
+            messages=tuple(messages),
+            tools=tuple(tools),
+            options=options,
+            parser=self.parser.clone(),
+            send=send,
+            token=anyio.lowlevel.current_token(),
+        )
+        thread: threading.Thread | None = None
+        events: list[EngineEvent] = []
+        await self._limiter.acquire_on_behalf_of(job)
+        try:
+            self._check_open()
+            self._rounds.add(job)
+            thread = threading.Thread(target=self._work, args=(job,), name="hermitcrab-generate", daemon=True)
+            thread.start()
+            async with receive:
+                async for kind, payload in receive:
+                    if kind == "events":
+                        for event in payload:
+                            events.append(event)
+                            yield event
+                    elif kind == "error":
+                        raise payload
+                    else:  # "done"
+                        usage, finish_reason = payload
+                        yield completion_from_events(events, usage, finish_reason)
+                        return
+            raise EngineError("the generation thread ended without a result")  # pragma: no cover
+        finally:
+            job.stop.set()
+            job.consumer_gone = True
+            with anyio.CancelScope(shield=True):
+                await receive.aclose()
+                if thread is not None and not job.done.is_set():
+                    await anyio.to_thread.run_sync(job.done.wait)
+                send.close()
+            self._rounds.discard(job)
+            self._limiter.release_on_behalf_of(job)
+
+    def _work(self, job: _Round) -> None:
+        """The worker thread: run one generation and report its end (or error) to the loop."""
+        try:
+            result = self._generate_blocking(job)
+            self._emit(job, ("done", result))
+        except BaseException as exc:
+            if not isinstance(exc, HermitcrabError):
+                exc = _engine_error(exc)
+            self._emit(job, ("error", exc))
+        finally:
+            job.done.set()
+
+    def _emit(self, job: _Round, item: tuple[str, Any]) -> None:
+        """Hand an item to the loop (worker thread). Blocks while the buffer is full (backpressure)."""
+        if job.consumer_gone:
+            job.stop.set()
+            return
+        try:
+            anyio.from_thread.run_sync(job.send.send_nowait, item, token=job.token)
+        except anyio.WouldBlock:
+            try:
+                anyio.from_thread.run(job.send.send, item, token=job.token)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError, RuntimeError):
+                job.stop.set()
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, RuntimeError):
+            # The consumer went away (or its event loop ended): stop generating.
+            job.stop.set()
+
+    def _generate_blocking(self, job: _Round) -> tuple[Usage, str]:
+        import torch
+
+        options = job.options
+        prompt = self.prompt_ids(job.messages, job.tools)
+        room = self.max_context_size - len(prompt)
+        if room <= 0:
+            raise PromptTooLongError(
+                f"the prompt has {len(prompt)} tokens but the context holds {self.max_context_size}: "
+                "trim the history or raise max_context_size",
+                prompt_tokens=len(prompt),
+                budget=self.max_context_size,
+            )
+        max_new = options.max_new_tokens or self.generation_kwargs.get("max_new_tokens") or room
+        max_new = min(max_new, room)
+
+        session = _session_key(options.session)
+        entry = self._sessions.take(session) if session is not None else None
+        cache: Any = None
+        cached = 0
+        try:
+            if entry is not None:
+                cached = entry.usable_prefix(prompt)
+                if cached > 0 and getattr(entry.cache, "is_croppable", True):
+                    surplus = entry.cache.get_seq_length() - cached
+                    if surplus > 0:
+                        entry.cache.crop(-surplus)  # transformers 5: a negative count removes tokens
+                    cache = entry.cache
+                else:
+                    cached = 0
+            if cache is None and session is not None and self._sessions.max_sessions > 0:
+                from transformers import DynamicCache
+
+                cache = DynamicCache(config=self.model.config.get_text_config(decoder=True))
+
+            def on_text(text: str) -> None:
+                parsed = job.parser.feed(text)
+                if parsed:
+                    self._emit(job, ("events", parsed))
+
+            streamer_cls, criterion_cls = make_streamer_classes()
+            stop_strings = tuple(options.stop) + tuple(job.parser.stop_markers)
+            streamer = streamer_cls(
+                self.tokenizer,
+                on_text=on_text,
+                stop_event=job.stop,
+                skip_ids=self._end_ids,
+                stop_strings=stop_strings,
+            )
+            kwargs = self._generate_kwargs(options, max_new)
+            kwargs.setdefault("stopping_criteria", [])
+            from transformers import StoppingCriteriaList
+
+            kwargs["stopping_criteria"] = StoppingCriteriaList(
+                [*kwargs["stopping_criteria"], criterion_cls(job.stop)]
+            )
+            device = _input_device(self.model)
+            input_ids = torch.tensor([prompt], dtype=torch.long, device=device)
+            if cache is not None:
+                kwargs["cache"] = cache
+            with torch.inference_mode(), _seeded(options.seed, device):
+                out = self.model.generate(
+                    input_ids=input_ids,
+                    attention_mask=torch.ones_like(input_ids),
+                    streamer=streamer,
+                    return_dict_in_generate=True,
+                    **kwargs,
+                )
+            tail = job.parser.finish()
+            if tail:
+                self._emit(job, ("events", tail))
+            sequence = out.sequences[0].tolist()
+            generated = len(sequence) - len(prompt)
+            result_cache = getattr(out, "cache", None) or cache
+            if session is not None and result_cache is not None:
+                entry = CacheEntry(sequence, result_cache)
+                cache = None  # handed to the store below
+            else:
+                entry = None
+        except BaseException:
+            entry = None
+            raise
+        finally:
+            if session is not None:
+                self._sessions.put_back(session, entry)
+        if streamer.hit_end_token or streamer.hit_stop_string or job.stop.is_set():
+            finish = "stop"
+        elif generated >= max_new:
+            finish = "length"
+        else:
+            finish = "stop"
+        usage = Usage(
+            prompt_tokens=len(prompt), completion_tokens=generated, cached_tokens=cached, requests=1
+        )
+        return usage, finish
+
+    def _generate_kwargs(self, options: GenerationOptions, max_new: int) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        kwargs.update(self.generation_kwargs)
+        kwargs["max_new_tokens"] = max_new
+        end_ids = sorted(self._end_ids)
+        if end_ids:
+            kwargs.setdefault("eos_token_id", end_ids)
+            if getattr(self.model.generation_config, "pad_token_id", None) is None:
+                kwargs.setdefault("pad_token_id", self.tokenizer.pad_token_id or end_ids[0])
+        if options.temperature is not None:
+            if options.temperature <= 0:
+                kwargs["do_sample"] = False
+                kwargs.pop("temperature", None)
+                kwargs.pop("top_p", None)
+            else:
+                kwargs["do_sample"] = True
+                kwargs["temperature"] = options.temperature
+        if options.top_p is not None and kwargs.get("do_sample", self.model.generation_config.do_sample):
+            kwargs["top_p"] = options.top_p
+        kwargs.update(options.extra)
+        kwargs["max_new_tokens"] = min(int(kwargs["max_new_tokens"]), max_new)
+        return kwargs
+
+    # -- sessions and lifetime -----------------------------------------------------------------
+    def release_session(self, session: Any) -> None:
+        """Drop the KV cache kept for ``session`` (called when a conversation closes)."""
+        key = _session_key(session)
+        if key is not None:
+            self._sessions.discard(key)
+
+    @property
+    def cached_sessions(self) -> int:
+        """How many sessions currently hold a KV cache."""
+        return len(self._sessions)
+
+    async def close(self) -> None:
+        """Stop running generations, wait for them, and free the model, tokenizer and caches."""
+        if self._closed:
+            return
+        self._closed = True
+        for job in list(self._rounds):
+            job.stop.set()
+        with anyio.CancelScope(shield=True):
+            async with self._limiter:
+                self._sessions.clear()
+                self.model = None
+                gc.collect()
+                await anyio.to_thread.run_sync(_empty_device_cache)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ConversationClosedError(f"this HuggingEngine ({self.model_id}) was closed")
+
+    async def __aenter__(self) -> HuggingEngine:
+        self._check_open()
+        return self
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.model_id!r}, max_context_size={self.max_context_size})"
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+def _require(*modules: str, pip: str = _HF_EXTRA) -> None:
+    for module in modules:
+        if importlib.util.find_spec(module) is None:
+            raise MissingDependencyError(f"HuggingEngine needs {module!r}, which is not installed: {pip}")
+
+
+def _bf16_ok(torch: Any, target: str) -> bool:
+    if not target.startswith("cuda") or not torch.cuda.is_available():
+        return False
+    try:
+        return bool(torch.cuda.is_bf16_supported())
+    except Exception:
+        return False
+
+
+def _input_device(model: Any) -> Any:
+    device = getattr(model, "device", None)
+    if device is not None:
+        return device
+    return next(model.parameters()).device
+
+
+def _session_key(session: Any) -> Hashable | None:
+    if session is None:
+        return None
+    try:
+        hash(session)
+    except TypeError:
+        return id(session)
+    return session
+
+
+@contextlib.contextmanager
+def _seeded(seed: int | None, device: Any) -> Any:
+    if seed is None:
+        yield
+        return
+    import torch
+
+    devices = [device] if getattr(device, "type", "cpu") == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def _empty_device_cache() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _engine_error(exc: BaseException) -> EngineError:
+    name = type(exc).__name__
+    if name == "OutOfMemoryError" or isinstance(exc, MemoryError):
+        error = EngineError(f"out of memory while generating ({exc}): shorten the prompt or max_new_tokens")
+    elif name == "TemplateError":
+        error = EngineError(f"the chat template could not render these messages: {exc}")
+    else:
+        error = EngineError(f"generation failed: {name}: {exc}")
+    error.__cause__ = exc
+    return error
+
+
+def _resolve_parser(
+    spec: str | type[ToolCallParser] | ToolCallParser | None, chat_template: Any
+) -> ToolCallParser:
+    """The tool-call parser for ``spec``: an instance, a class, a format name, or None (detect)."""
+    from hermitcrab.prompting import resolve_parser
+
+    return resolve_parser(spec, chat_template=chat_template if isinstance(chat_template, str) else None)
