@@ -307,7 +307,18 @@ class HuggingEngine(Engine):
         return self._encode(self.build_prompt(messages, tools))
 
     def prompt_len(self, messages: Sequence[Message], tools: Sequence[ToolSchema] = ()) -> int:
-        """Exact tokens of the prompt ``stream`` would send (same rendering, same tokenizer)."""
+        """Exact tokens of the prompt ``stream`` would send (same rendering, same tokenizer).
+
+        With no messages it is the fixed overhead (tools, generation prompt) that conversations add
+        to the sum of ``message_len``; templates that cannot render an empty conversation get it as
+        ``prompt_len([m]) - message_len(m)`` for a short user message ``m``.
+        """
+        if not messages:
+            try:
+                return len(self.prompt_ids(messages, tools))
+            except Exception:
+                probe = Message.user("a")
+                return self.prompt_len([probe], tools) - self.message_len(probe)
         return len(self.prompt_ids(messages, tools))
 
     def message_len(self, message: Message) -> int:
@@ -343,6 +354,19 @@ class HuggingEngine(Engine):
         *,
         add_generation_prompt: bool = False,
     ) -> str:
+        if not conversation:
+            # transformers refuses to render an empty conversation; the template itself may not.
+            from transformers.utils.chat_template_utils import render_jinja_template
+
+            tool_list = [dict(t) for t in tools] or None
+            rendered_list, _ = render_jinja_template(
+                conversations=[[]],
+                tools=tool_list,
+                chat_template=self.tokenizer.get_chat_template(None, tool_list),
+                add_generation_prompt=add_generation_prompt,
+                **{**self.tokenizer.special_tokens_map, **self.chat_template_kwargs},
+            )
+            return str(rendered_list[0])
         rendered = self.tokenizer.apply_chat_template(
             conversation,
             tools=[dict(t) for t in tools] or None,

@@ -37,6 +37,8 @@ from hermitcrab.errors import (
 from hermitcrab.events import Completion, GenerationOptions, TextDelta, ToolCallEvent
 from hermitcrab.messages import Message, ToolCall
 
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "chat_templates"
+
 WEATHER_TOOL = {
     "type": "function",
     "function": {
@@ -232,6 +234,26 @@ def test_message_len_is_additive_for_chatml(engine: HuggingEngine) -> None:
         assert engine.message_len(HISTORY[i]) == added, HISTORY[i]
     overhead = engine.prompt_len(HISTORY) - sum(engine.message_len(m) for m in HISTORY)
     assert overhead == len(engine.tokenizer.encode("<|im_start|>assistant\n", add_special_tokens=False))
+
+
+def test_empty_prompt_len_is_the_fixed_overhead(engine: HuggingEngine) -> None:
+    for tools in ([], [WEATHER_TOOL]):
+        total = engine.prompt_len([], tools) + sum(engine.message_len(m) for m in HISTORY[1:])
+        assert total == engine.prompt_len(HISTORY[1:], tools)
+
+
+def test_real_qwen25_template_counts_exactly(chat_model: Path) -> None:
+    template = (FIXTURES / "llamacpp__Qwen-Qwen2.5-7B-Instruct.jinja").read_text(encoding="utf-8")
+    engine = HuggingEngine(chat_model, chat_template=template)
+    history = HISTORY[1:]  # Qwen2.5 adds its default system prompt when there is none
+    expected = engine.tokenizer.apply_chat_template(
+        [m.to_dict() for m in history], tools=[WEATHER_TOOL], add_generation_prompt=True, tokenize=True
+    )["input_ids"]
+    assert engine.prompt_len(history, [WEATHER_TOOL]) == len(expected)
+    # It cannot render an empty conversation; the overhead is still exact for this additive template.
+    for tools in ([], [WEATHER_TOOL]):
+        total = engine.prompt_len([], tools) + sum(engine.message_len(m) for m in history)
+        assert total == engine.prompt_len(history, tools)
 
 
 def test_count_tokens_uses_the_tokenizer(engine: HuggingEngine) -> None:

@@ -61,7 +61,7 @@ TOOL_TOKENS: tuple[str, ...] = ("<tool_call>", "</tool_call>", "<tool_response>"
 CHATML_HERMES_TEMPLATE = """\
 {%- if tools %}
     {{- '<|im_start|>system\\n' }}
-    {%- if messages[0]['role'] == 'system' %}
+    {%- if messages and messages[0]['role'] == 'system' %}
         {{- messages[0]['content'] + '\\n\\n' }}
     {%- endif %}
     {{- "# Tools\\n\\nYou may call one or more functions to assist with the user query.\\n\\n\
