@@ -1,0 +1,145 @@
+"""The HuggingEngine's streaming helpers, property-tested on a real tiny tokenizer: incremental
+detokenization never splits a character and adds up to the full decode; stop strings cut exactly,
+for any chunking; the session cache store stays bounded and honours releases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+pytest.importorskip("transformers")
+
+import itertools
+
+from tiny_models import BASE_TEXT, build_tiny_chat_model
+from transformers import AutoTokenizer
+
+from hermitcrab.engines._hf_cache import CacheEntry, SessionCacheStore, common_prefix_len
+from hermitcrab.engines._hf_stream import IncrementalDetokenizer, StopStringFilter
+
+ALPHABET = st.sampled_from(
+    [*sorted(set(BASE_TEXT)), "🦀", "👍🏽", "\n", " ", "é", "語", "<|im_end|>", "<tool_call>"]
+)
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory: pytest.TempPathFactory) -> object:
+    return AutoTokenizer.from_pretrained(build_tiny_chat_model(tmp_path_factory.mktemp("tok") / "m"))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pieces=st.lists(ALPHABET, max_size=40))
+def test_incremental_deltas_add_up_to_the_full_decode(tokenizer: object, pieces: list[str]) -> None:
+    text = "".join(pieces)
+    ids = tokenizer.encode(text, add_special_tokens=False)  # type: ignore[attr-defined]
+    detok = IncrementalDetokenizer(tokenizer)
+    deltas = [detok.push(i) for i in ids]
+    deltas.append(detok.flush())
+    assert "".join(deltas) == tokenizer.decode(ids, skip_special_tokens=False)  # type: ignore[attr-defined]
+    # Valid text never shows a half character: no delta contains U+FFFD.
+    assert not any("\ufffd" in d for d in deltas)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ids=st.lists(st.integers(min_value=0, max_value=515), max_size=40))
+def test_incremental_deltas_add_up_for_arbitrary_token_ids(tokenizer: object, ids: list[int]) -> None:
+    # Random ids may form invalid UTF-8 (what a random model emits): deltas still add up exactly.
+    detok = IncrementalDetokenizer(tokenizer)
+    deltas = [detok.push(i) for i in ids]
+    deltas.append(detok.flush())
+    assert "".join(deltas) == tokenizer.decode(ids, skip_special_tokens=False)  # type: ignore[attr-defined]
+
+
+def test_a_multibyte_character_split_over_tokens_is_emitted_whole(tokenizer: object) -> None:
+    ids = tokenizer.encode("🦀", add_special_tokens=False)  # type: ignore[attr-defined]
+    assert len(ids) > 1  # byte-level pieces of one character
+    detok = IncrementalDetokenizer(tokenizer)
+    deltas = [detok.push(i) for i in ids]
+    assert deltas[:-1] == [""] * (len(ids) - 1)
+    assert deltas[-1] == "🦀"
+
+
+@given(
+    text=st.text(alphabet="abST OP\n", max_size=40),
+    stops=st.lists(st.text(alphabet="abSTOP", min_size=1, max_size=4), min_size=1, max_size=3),
+    cuts=st.lists(st.integers(min_value=0, max_value=40), max_size=8),
+)
+def test_stop_filter_cuts_at_the_first_stop_for_any_chunking(
+    text: str, stops: list[str], cuts: list[int]
+) -> None:
+    bounds = sorted({0, len(text), *(c for c in cuts if c <= len(text))})
+    chunks = [text[a:b] for a, b in itertools.pairwise(bounds)]
+    flt = StopStringFilter(stops)
+    shown = "".join(flt.push(c) for c in chunks) + flt.flush()
+    positions = [text.find(s) for s in stops if s in text]
+    if positions:
+        first = min(positions)
+        assert shown == text[:first]
+        assert flt.stopped
+    else:
+        assert shown == text
+        assert not flt.stopped
+
+
+def test_stop_filter_holds_back_only_possible_stop_prefixes() -> None:
+    flt = StopStringFilter(["</end>"])
+    assert flt.push("hello </") == "hello "
+    assert flt.push("b>") == "</b>"
+    assert flt.push(" x </en") == " x "
+    assert flt.push("d> tail") == ""
+    assert flt.stopped
+
+
+def test_common_prefix_len() -> None:
+    a = list(range(1000))
+    assert common_prefix_len(a, a) == 1000
+    assert common_prefix_len(a, [*a[:700], -1]) == 700
+    assert common_prefix_len(a, []) == 0
+    assert common_prefix_len([1, 2], [1, 2, 3]) == 2
+
+
+class _FakeCache:
+    """Only what CacheEntry reads: a sequence length."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def get_seq_length(self) -> int:
+        return self.n
+
+
+def test_cache_entry_always_leaves_one_prompt_token_uncached() -> None:
+    entry = CacheEntry([1, 2, 3, 4, 5], _FakeCache(4))
+    assert entry.usable_prefix([1, 2, 3, 4, 5, 6]) == 4
+    assert entry.usable_prefix([1, 2, 3]) == 2
+    assert entry.usable_prefix([1, 9]) == 1
+    assert entry.usable_prefix([9]) == 0
+
+
+def test_session_store_is_lru_bounded_and_discard_beats_put_back() -> None:
+    store = SessionCacheStore(max_sessions=2)
+    for key in "abc":
+        store.take(key)
+        store.put_back(key, CacheEntry([1], _FakeCache(1)))
+    assert len(store) == 2
+    assert store.take("a") is None  # evicted
+    store.put_back("a", None)
+    entry = store.take("b")
+    assert entry is not None
+    store.discard("b")  # released while its generation runs
+    store.put_back("b", entry)
+    assert store.take("b") is None
+    store.put_back("b", None)
+    store.clear()
+    assert len(store) == 0
+
+
+def test_tiny_tokenizer_path_is_reused(tmp_path: Path) -> None:
+    # Building twice into the same folder overwrites it cleanly.
+    path = build_tiny_chat_model(tmp_path / "m")
+    again = build_tiny_chat_model(tmp_path / "m")
+    assert path == again
+    assert (path / "tokenizer.json").is_file()
