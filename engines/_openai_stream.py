@@ -23,10 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hermitcrab.prompting.base import ParserEvent, ToolCallParser
-
 from hermitcrab.events import ReasoningDelta, TextDelta, ToolCallEvent, Usage
 from hermitcrab.messages import ToolCall, new_call_id
+from hermitcrab.prompting.base import ParserEvent, ToolCallParser
 
 __all__ = ()
 
@@ -36,9 +35,11 @@ _FINISH_REASONS = {"length": "length", "tool_calls": "tool_calls", "function_cal
 class _StreamProtocolError(Exception):
     """The server's stream is not valid chat-completions SSE (or it reported an error inside it)."""
 
-    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+    def __init__(self, message: str, *, status_code: int | None = None, reported: bool = False) -> None:
         super().__init__(message)
         self.status_code = status_code
+        self.reported = reported
+        """True when the server itself reported the error (``data: {"error": ...}``)."""
 
 
 class _SSEDecoder:
@@ -268,5 +269,7 @@ def _stream_error(error: Any) -> _StreamProtocolError:
         message = str(error.get("message") or error)
         code = error.get("code")
         status = code if isinstance(code, int) and 100 <= code < 600 else None
-        return _StreamProtocolError(f"the server reported an error mid-stream: {message}", status_code=status)
-    return _StreamProtocolError(f"the server reported an error mid-stream: {error}")
+        return _StreamProtocolError(
+            f"the server reported an error in the stream: {message}", status_code=status, reported=True
+        )
+    return _StreamProtocolError(f"the server reported an error in the stream: {error}", reported=True)

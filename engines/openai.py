@@ -261,6 +261,11 @@ class OpenAIEngine(Engine):
     def prompt_len(self, messages: Sequence[Message], tools: Sequence[ToolSchema] = ()) -> int:
         """Tokens of the prompt for ``messages`` and ``tools`` (exact with a tokenizer, else an estimate)."""
         if self.tokenizer is not None:
+            if not messages:
+                # The fixed overhead conversations add to the sum of message_len (transformers will
+                # not render an empty conversation): measured with a short probe message.
+                probe = Message.user("a")
+                return self._render_len([probe], tools, add_generation_prompt=True) - self.message_len(probe)
             return self._render_len(messages, tools, add_generation_prompt=True)
         return math.ceil(self._estimate_prompt(messages, tools) * self._scale)
 
@@ -477,7 +482,11 @@ class OpenAIEngine(Engine):
             if response is not None:
                 await _close_response(response, opened.lines if opened is not None else None)
             if isinstance(exc, _StreamProtocolError):
-                error = ServerError(f"malformed reply from {url}: {exc}", status_code=exc.status_code)
+                status = exc.status_code
+                if status is not None and 400 <= status < 500 and status not in _RETRY_STATUSES:
+                    raise ServerError(f"{url} rejected the request: {exc}", status_code=status) from exc
+                what = "error from" if exc.reported else "malformed reply from"
+                error = ServerError(f"{what} {url}: {exc}", status_code=status)
                 error.__cause__ = exc
                 raise _Retryable(error) from exc
             if isinstance(exc, httpx.UnsupportedProtocol):
@@ -499,6 +508,8 @@ class OpenAIEngine(Engine):
             except StopAsyncIteration:
                 opened.done = True
                 data = opened.decoder.finish()
+                if opened.saw_done:
+                    return []
                 if data is None or data.strip() == "[DONE]":
                     opened.saw_done = opened.saw_done or data is not None
                     return []

@@ -722,3 +722,37 @@ async def test_conversation_history_is_unchanged_after_a_server_failure(
     assert conversation.history == before
     assert (await conversation.send("third")).text == "echo: third"
     assert [m.text for m in conversation.history] == ["first", "echo: first", "third", "echo: third"]
+
+
+@pytest.mark.anyio
+async def test_an_error_event_before_output_is_retried_unless_it_is_a_client_error(
+    engine: OpenAIEngine, server: ChatServer
+) -> None:
+    server.script(Stream([{"error": {"message": "busy", "code": 503}}]), text_stream("ok"))
+    assert (await engine.generate(HELLO)).message.text == "ok"
+    server.reset()
+    server.script(Stream([{"error": {"message": "max_tokens is too large", "code": 400}}]))
+    with pytest.raises(ServerError, match=r"rejected the request.*max_tokens is too large") as info:
+        await engine.generate(HELLO)
+    assert info.value.status_code == 400
+    assert len(server.chat_requests) == 1
+
+
+@pytest.mark.anyio
+async def test_conversation_without_system_prompt_trims_with_the_tokenizer(
+    server: ChatServer, tiny_chat_model: Path
+) -> None:
+    from hermitcrab.runtime import Conversation
+
+    async with OpenAIEngine(server.base_url, "m", tokenizer=tiny_chat_model, max_context_size=512) as engine:
+        overhead = engine.prompt_len([])
+        probe = Message.user("hello")
+        assert overhead == engine.prompt_len([probe]) - engine.message_len(probe)
+        conversation = Conversation(engine, max_new_tokens=64)
+        for i in range(12):
+            await conversation.send(f"message number {i} " + "padding " * 20)
+        sent = server.chat_requests[-1].body["messages"]
+        assert sent[-1]["content"].startswith("message number 11")
+        assert len(sent) < 2 * 12 - 1  # older turns were trimmed to fit 512 - 64 tokens
+        prompt = [Message.from_dict(m) for m in sent]
+        assert engine.prompt_len(prompt) <= 512 - 64
