@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001, RUF002  (DeepSeek markers really use fullwidth bars)
 """Body decoders shared by the parser families: JSON calls, pythonic calls, XML-ish parameters.
 
 Each decoder takes the text between a block's markers and returns tool calls, raising
@@ -10,12 +11,11 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from hermitcrab.prompting.markup import MalformedCall, guess_name
-
 from hermitcrab.messages import ToolCall, new_call_id
+from hermitcrab.prompting.markup import MalformedCall, guess_name
 
 __all__: tuple[str, ...] = ()
 
@@ -170,8 +170,10 @@ def _literal(node: ast.AST) -> Any:
         value = _literal(node.operand)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return -value if isinstance(node.op, ast.USub) else value
-    if isinstance(node, ast.Name) and node.id in _PY_NAMES:
-        return _PY_NAMES[node.id]
+    if isinstance(node, ast.Name):
+        # No variables exist in a tool call: a bare name is a JSON-ish literal or an unquoted string
+        # (``city=Paris``, which small models and some templates write).
+        return _PY_NAMES.get(node.id, node.id)
     raise MalformedCall(
         "tool-call arguments must be literal values (strings, numbers, lists, dicts), "
         f"not {ast.unparse(node)!r}"
@@ -234,3 +236,226 @@ def guess_python_name(text: str) -> str:
     """The first ``name(`` in text, for errors."""
     match = _PY_NAME_RE.search(text)
     return match.group(1) if match else ""
+
+
+# -- XML-ish parameter formats ----------------------------------------------------------------------
+_QWEN_FUNCTION = re.compile(r"<function=([^>\n]*)>(.*?)(?:</function>|\Z)", re.S)
+_QWEN_PARAM = re.compile(r"<parameter=([^>\n]*)>(.*?)(?:</parameter>|(?=<parameter=)|\Z)", re.S)
+
+
+def _strip_one_newline(value: str) -> str:
+    if value.startswith("\n"):
+        value = value[1:]
+    if value.endswith("\n"):
+        value = value[:-1]
+    return value
+
+
+def qwen_xml_calls(body: str) -> list[ToolCall]:
+    """Qwen3-Coder / Seed-OSS ``<function=name><parameter=k>v</parameter></function>`` bodies.
+
+    Values carry no types: JSON literals (numbers, booleans, null, objects, lists) are decoded, the
+    rest stay strings (one leading and one trailing newline are removed, as the template adds them).
+    """
+    calls: list[ToolCall] = []
+    for match in _QWEN_FUNCTION.finditer(body):
+        name = match.group(1).strip()
+        raw = match.group(0)
+        if not name:
+            calls.append(ToolCall(name="", error="<function=...> has no function name", raw=raw))
+            continue
+        args = {
+            p.group(1).strip(): json_value_or_text(_strip_one_newline(p.group(2)))
+            for p in _QWEN_PARAM.finditer(match.group(2))
+        }
+        if not match.group(0).rstrip().endswith("</function>"):
+            calls.append(ToolCall(name=name, error="the <function=...> element is not closed", raw=raw))
+            continue
+        calls.append(ToolCall(name=name, arguments=args))
+    if not calls:
+        raise MalformedCall(
+            "expected <function=NAME><parameter=KEY>VALUE</parameter></function> inside the tool call",
+            name=guess_name(body),
+        )
+    return calls
+
+
+def invoke_xml_calls(body: str, prefix: str = "") -> list[ToolCall]:
+    """MiniMax-M2 ``<invoke name="x"><parameter name="k">v</parameter></invoke>`` bodies, and
+    DeepSeek V3.2's DSML (the same tags with a ``｜DSML｜`` prefix and a ``string="true"`` attribute)."""
+    p = re.escape(prefix)
+    invoke = re.compile(rf'<{p}invoke\s+name="([^"]*)"\s*>(.*?)(?:</{p}invoke>|\Z)', re.S)
+    param = re.compile(
+        rf'<{p}parameter\s+name="([^"]*)"(?:\s+string="(true|false)")?\s*>(.*?)</{p}parameter>', re.S
+    )
+    calls: list[ToolCall] = []
+    for match in invoke.finditer(body):
+        name = match.group(1).strip()
+        raw = match.group(0)
+        if not name:
+            calls.append(ToolCall(name="", error="<invoke> has no name", raw=raw))
+            continue
+        if not raw.rstrip().endswith("invoke>"):
+            calls.append(ToolCall(name=name, error="the <invoke> element is not closed", raw=raw))
+            continue
+        args: dict[str, Any] = {}
+        for par in param.finditer(match.group(2)):
+            value = par.group(3)
+            if par.group(2) == "true":
+                args[par.group(1)] = value
+            elif par.group(2) == "false":
+                try:
+                    args[par.group(1)] = json.loads(value)
+                except json.JSONDecodeError as exc:
+                    calls.append(
+                        ToolCall(
+                            name=name, error=f"parameter {par.group(1)!r}: {json_error(exc, value)}", raw=raw
+                        )
+                    )
+                    break
+            else:
+                args[par.group(1)] = json_value_or_text(value.strip("\n"))
+        else:
+            calls.append(ToolCall(name=name, arguments=args))
+    if not calls:
+        raise MalformedCall(
+            f'expected <{prefix}invoke name="NAME"> elements inside the tool call', name=guess_name(body)
+        )
+    return calls
+
+
+_GLM_PAIR = re.compile(r"<arg_key>(.*?)</arg_key>\s*<arg_value>(.*?)(?:</arg_value>|\Z)", re.S)
+
+
+def glm_calls(body: str) -> list[ToolCall]:
+    """GLM-4.5/4.6 ``name\\n<arg_key>k</arg_key>\\n<arg_value>v</arg_value>`` bodies (or a JSON call)."""
+    text = body.strip()
+    if text.startswith("{"):
+        return json_calls(text)
+    name = text.partition("<arg_key>")[0]
+    name = name.strip()
+    if not name:
+        raise MalformedCall("the tool call must start with the function name", name="")
+    if "\n" in name or len(name) > 200:
+        raise MalformedCall(
+            "the function name must be on the first line, followed by <arg_key> pairs", name=""
+        )
+    args = {m.group(1).strip(): json_value_or_text(m.group(2)) for m in _GLM_PAIR.finditer(text)}
+    return [ToolCall(name=name, arguments=args)]
+
+
+# -- special-token formats --------------------------------------------------------------------------
+_FENCE = re.compile(r"^\s*```(?:json)?\s*|\s*```\s*$")
+
+
+def _strip_fence(text: str) -> str:
+    return _FENCE.sub("", text)
+
+
+def _args_object(text: str, name: str) -> dict[str, Any]:
+    text = _strip_fence(text).strip()
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MalformedCall(f"arguments of {name!r}: {json_error(exc, text)}", name=name) from None
+    if not isinstance(value, dict):
+        raise MalformedCall(
+            f"arguments of {name!r} must be a JSON object, not {type(value).__name__}", name=name
+        )
+    return value
+
+
+DEEPSEEK_SEP = "<｜tool▁sep｜>"
+
+
+def deepseek_calls(body: str) -> list[ToolCall]:
+    """DeepSeek V3/R1 ``function<｜tool▁sep｜>name\\n```json\\n{..}\\n````, and V3.1
+    ``name<｜tool▁sep｜>{..}``."""
+    head, sep, rest = body.partition(DEEPSEEK_SEP)
+    if not sep:
+        raise MalformedCall(
+            f"expected NAME{DEEPSEEK_SEP}ARGUMENTS inside the tool call", name=body.strip()[:100]
+        )
+    head = head.strip()
+    if head == "function" or (not head and "\n" in rest.lstrip()):
+        name, _, args = rest.lstrip().partition("\n")
+        name = name.strip()
+    else:
+        name, args = head, rest
+    if not name:
+        raise MalformedCall("the tool call has no function name")
+    return [ToolCall(name=name, arguments=_args_object(args, name))]
+
+
+def kimi_calls(body: str) -> list[ToolCall]:
+    """Kimi K2 ``functions.NAME:IDX<|tool_call_argument_begin|>{..}``; the id is ``functions.NAME:IDX``."""
+    head, sep, args = body.partition("<|tool_call_argument_begin|>")
+    ident = head.strip()
+    name = ident.split(":", 1)[0]
+    name = name[len("functions.") :] if name.startswith("functions.") else name
+    if not sep or not name:
+        raise MalformedCall("expected functions.NAME:INDEX<|tool_call_argument_begin|>{arguments}", name=name)
+    return [ToolCall(id=ident or new_call_id(), name=name, arguments=_args_object(args, name))]
+
+
+def named_json_calls(body: str) -> list[ToolCall]:
+    """Apertus ``[{"NAME": {args}}, ...]``: each call an object with the tool name as its only key."""
+    calls: list[ToolCall] = []
+    for value in iter_json_values(body):
+        for item in value if isinstance(value, list) else [value]:
+            raw = json.dumps(item, ensure_ascii=False)
+            if isinstance(item, dict) and "name" in item and ("arguments" in item or "parameters" in item):
+                calls.append(call_from_object(item, raw=raw))
+            elif isinstance(item, dict) and len(item) == 1:
+                ((name, args),) = item.items()
+                if isinstance(args, dict):
+                    calls.append(ToolCall(name=str(name), arguments=args))
+                else:
+                    calls.append(
+                        ToolCall(name=str(name), error="the arguments must be a JSON object", raw=raw)
+                    )
+            else:
+                calls.append(
+                    ToolCall(name="", error='each call must look like {"NAME": {arguments}}', raw=raw)
+                )
+    if not calls:
+        raise MalformedCall('expected a JSON list like [{"NAME": {arguments}}]')
+    return calls
+
+
+_GEMMA_STRING = re.compile(r'<\|"\|>(.*?)<\|"\|>', re.S)
+_GEMMA_KEY = re.compile(r"([{,]\s*)([A-Za-z_][\w\-.]*)\s*:")
+
+
+def gemma4_calls(body: str) -> list[ToolCall]:
+    """Gemma 4 ``call:NAME{key:value,...}`` with strings quoted as ``<|"|>..<|"|>`` and bare keys."""
+    text = body.strip()
+    if not text.startswith("call:"):
+        raise MalformedCall("expected call:NAME{arguments} inside the tool call", name=guess_name(text))
+    name, brace, rest = text[len("call:") :].partition("{")
+    name = name.strip()
+    if not name or not brace:
+        raise MalformedCall("expected call:NAME{arguments} inside the tool call", name=name)
+    strings: list[str] = []
+
+    def keep(match: re.Match[str]) -> str:
+        strings.append(match.group(1))
+        return f"\x00{len(strings) - 1}\x00"
+
+    masked = _GEMMA_STRING.sub(keep, "{" + rest)
+    masked = _GEMMA_KEY.sub(lambda m: f'{m.group(1)}"{m.group(2)}":', masked)
+    masked = re.sub(
+        r"\x00(\d+)\x00", lambda m: json.dumps(strings[int(m.group(1))], ensure_ascii=False), masked
+    )
+    return [ToolCall(name=name, arguments=_args_object(masked, name))]
+
+
+def named_args_calls(name: str) -> Callable[[str], list[ToolCall]]:
+    """A decoder for bodies that are only the arguments object of a call named by the header."""
+
+    def decode(body: str) -> list[ToolCall]:
+        return [ToolCall(name=name, arguments=_args_object(body, name))]
+
+    return decode

@@ -14,9 +14,42 @@ from hermitcrab.prompting.registry import get_parser
 __all__ = ("detect_format", "detect_parser")
 
 _RULES: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
-    # (format name, alternatives: each a tuple of fragments that must all appear)
+    # (format name, alternatives: each a tuple of fragments that must all appear), most specific first
+    ("harmony", (("<|channel|>", "<|message|>"),)),
+    ("deepseek_v32", (("DSML", "invoke name="),)),
+    ("deepseek_v3", (("tool▁calls▁begin", "```json"),)),
+    ("deepseek_v31", (("tool▁calls▁begin",),)),
+    ("seed_oss", (("<seed:tool_call>",),)),
+    ("minimax_m2", (("<minimax:tool_call>",),)),
+    ("kimi_k2", (("<|tool_calls_section_begin|>",), ("<|tool_call_begin|>",))),
+    ("glm4", (("<arg_key>", "<arg_value>"),)),
+    ("qwen3_coder", (("<function=", "<parameter="),)),
+    ("functionary_v32", ((">>>all",),)),
+    ("functionary_v31", (("<function=", "</function>"),)),
+    ("gemma4", (("<|tool_call>", "<tool_call|>"),)),
+    ("command_r7b", (("<|START_ACTION|>",),)),
+    ("command_r", (("Action:", "```json", "tool_name"),)),
+    ("apertus", (("<|tools_prefix|>",),)),
+    ("lfm2", (("<|tool_call_start|>",), ("<|tool_list_start|>",))),
+    ("internlm2", (("<|action_start|>", "<|plugin|>"),)),
+    ("nemotron", (("<TOOLCALL>",),)),
+    ("minimax_m1", (("<tool_calls>", "<end_of_sentence>"),)),
+    ("hunyuan", (("<tool_calls>",),)),
+    ("mistral_v11", (("[TOOL_CALLS]", "[ARGS]"),)),
+    ("mistral", (("[TOOL_CALLS]",),)),
+    ("granite", (("<|tool_call|>",),)),
+    ("granite_20b_fc", (("<function_call>",),)),
+    ("firefunction", (("functools[", "<|start_header_id|>"),)),
+    ("phi4_mini", (("functools[",),)),
+    ("pythonic", (("[func_name1(",), ("<|python_start|>",), ("```tool_code",))),
+    ("xlam", (('[{"name": "tool_call_name"',),)),
     ("hermes", (("<tool_call>",),)),
+    ("llama3_json", (("<|python_tag|>",), ('"parameters": ', "<|start_header_id|>"))),
 )
+"""Each format's identifying fragments. Kept as data so a new family is one line."""
+
+_NO_TOOLS = "plain"
+"""Templates that never mention tools get the text-only parser."""
 
 
 def detect_format(chat_template: str) -> str | None:
@@ -25,6 +58,8 @@ def detect_format(chat_template: str) -> str | None:
         for fragments in alternatives:
             if all(fragment in chat_template for fragment in fragments):
                 return name
+    if "tool" not in chat_template and "function" not in chat_template:
+        return _NO_TOOLS
     return None
 
 

@@ -33,10 +33,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import ClassVar, Literal
 
-from hermitcrab.prompting.base import ParserEvent, ToolCallParser
-
 from hermitcrab.events import ReasoningDelta, TextDelta, ToolCallEvent
 from hermitcrab.messages import ToolCall
+from hermitcrab.prompting.base import ParserEvent, ToolCallParser
 
 __all__ = ("Block", "CallDecoder", "MalformedCall", "MarkupParser", "guess_name")
 
@@ -94,6 +93,9 @@ class Block:
     ahead to the first of these characters instead of failing (Mistral's ``name[ARGS]{...}``)."""
     implicit: bool = False
     """The start is part of the body (``{`` of a bare JSON call, ``[`` of a pythonic list)."""
+    opener: str = ""
+    """For ``balanced`` blocks: the end of ``start`` that already opens the value (``"["`` of
+    ``functools[``), so prose such as "import functools" is not mistaken for a call."""
     confirm: Callable[[str], bool | None] | None = None
     """For ``implicit`` blocks: looks at the text from the start on and says whether this is a call
     (``True``), not one (``False``: the start is emitted as text) or cannot tell yet (``None``). Must
@@ -271,12 +273,20 @@ class MarkupParser(ToolCallParser):
     """The blocks that may open in top-level text."""
     reasoning_block: ClassVar[Block | None] = None
     """The block a prompt may leave open (``<think>``); see :meth:`for_prompt`."""
+    initial_block: ClassVar[Block | None] = None
+    """The block every reply starts in, for formats whose generation prompt always opens one
+    (Functionary v3.2's ``>>>``)."""
+    after_call: ClassVar[str] = ""
+    """Characters (besides whitespace) dropped right after a call, e.g. the ``;`` between Llama calls."""
 
     def __init__(self, *, start_in: Block | None = None) -> None:
+        if start_in is None:
+            start_in = self.initial_block
         self._start_in = start_in
         self._state = _State(block=start_in)
         self._starts = {b.start: b for b in self.blocks}
         self._top = _markers((*self._starts, *self.stop_markers))
+        self._strip_chars = " \t\r\n" + self.after_call
 
     # -- public API -----------------------------------------------------------------------------
     def clone(self) -> MarkupParser:
@@ -337,7 +347,7 @@ class MarkupParser(ToolCallParser):
     def _emit(self, events: list[ParserEvent], text: str) -> None:
         state = self._state
         if state.stripping:
-            text = text.lstrip()
+            text = text.lstrip(self._strip_chars)
             if not text:
                 return
             state.stripping = False
@@ -377,13 +387,14 @@ class MarkupParser(ToolCallParser):
             return
         state.block = block
         state.opened_with = opened_with
-        state.pieces = [opened_with] if block.implicit else []
+        carried = _carried(block, opened_with)
+        state.pieces = [carried] if carried else []
         state.confirming = block.implicit and block.confirm is not None
         state.scanner = _Balanced(block.balanced == "python", block.seek) if block.balanced else None
         state.stripping = block.strip
-        if block.implicit and state.scanner is not None:
+        if carried and state.scanner is not None:
             # The start is part of the value: let the scanner see it.
-            state.scanner.feed(opened_with, 0, len(opened_with))
+            state.scanner.feed(carried, 0, len(carried))
 
     def _confirm_step(self, text: str, pos: int, final: bool, events: list[ParserEvent]) -> tuple[int, bool]:
         state = self._state
@@ -457,7 +468,7 @@ class MarkupParser(ToolCallParser):
         block = state.block
         assert block is not None
         body = "".join(state.pieces)
-        opened = "" if block.implicit else state.opened_with
+        opened = state.opened_with[: len(state.opened_with) - len(_carried(block, state.opened_with))]
         raw = opened + body + end_marker
         state.pieces = []
         state.block = None
@@ -506,7 +517,7 @@ class MarkupParser(ToolCallParser):
             state.confirming = False
             self._emit(events, body)
             return
-        raw = ("" if block.implicit else state.opened_with) + body
+        raw = state.opened_with[: len(state.opened_with) - len(_carried(block, state.opened_with))] + body
         if block.kind == "dispatch":
             self._emit(events, raw)
             return
@@ -526,6 +537,13 @@ class MarkupParser(ToolCallParser):
                 )
             )
         )
+
+
+def _carried(block: Block, opened_with: str) -> str:
+    """The part of the start marker that belongs to the body."""
+    if block.implicit:
+        return opened_with
+    return block.opener if block.opener and opened_with.endswith(block.opener) else ""
 
 
 def _first_name(block: Block, body: str) -> str:

@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001  (DeepSeek markers really use fullwidth bars)
+# ruff: noqa: RUF001, RUF002  (DeepSeek markers really use fullwidth bars)
 """The built-in tool-call parsers, one class per model family, registered by format name.
 
 Every parser here is a :class:`~hermitcrab.prompting.markup.MarkupParser`: a family is a handful of
@@ -13,29 +13,172 @@ Call ids come from the model when the format carries them (Mistral ``[CALL_ID]``
 
 from __future__ import annotations
 
+import json
+import re
 from typing import ClassVar
 
-from hermitcrab.prompting._decode import json_calls
-from hermitcrab.prompting.markup import Block, MarkupParser
+from hermitcrab.messages import ToolCall
+from hermitcrab.prompting._decode import (
+    call_from_object,
+    deepseek_calls,
+    gemma4_calls,
+    glm_calls,
+    invoke_xml_calls,
+    json_calls,
+    json_error,
+    kimi_calls,
+    named_args_calls,
+    named_json_calls,
+    python_calls,
+    qwen_xml_calls,
+)
+from hermitcrab.prompting.markup import Block, MalformedCall, MarkupParser
 from hermitcrab.prompting.registry import register_parser
 
 __all__ = (
+    "ApertusParser",
+    "CommandR7BParser",
+    "CommandRParser",
+    "DeepSeekParser",
+    "DeepSeekV31Parser",
+    "DeepSeekV32Parser",
+    "FirefunctionParser",
+    "FunctionaryV31Parser",
+    "FunctionaryV32Parser",
+    "Gemma4Parser",
+    "GLM4Parser",
+    "Granite20bFCParser",
+    "GraniteParser",
+    "HarmonyParser",
     "HermesParser",
+    "HunyuanParser",
+    "InternLM2Parser",
+    "KimiK2Parser",
+    "LFM2Parser",
+    "Llama3JsonParser",
+    "MiniMaxM1Parser",
+    "MiniMaxM2Parser",
+    "MistralParser",
+    "MistralV11Parser",
+    "NemotronParser",
+    "Phi4MiniParser",
     "PlainParser",
+    "PythonicParser",
+    "Qwen3CoderParser",
     "ReasoningParser",
+    "SeedOSSParser",
+    "XLAMParser",
 )
 
 THINK = Block("<think>", "reasoning", end=("</think>",), strip=True)
 """``<think>...</think>`` reasoning, shared by many families."""
 STRAY_THINK_END = Block("</think>", "drop")
 """A ``</think>`` with no opening tag (the prompt opened it) is removed from the text."""
+_CHATML_STOPS = ("<|im_end|>", "<|endoftext|>")
+_LLAMA_STOPS = ("<|eot_id|>", "<|eom_id|>", "<|end_of_text|>")
 
 
+def _drop(*markers: str) -> tuple[Block, ...]:
+    return tuple(Block(m, "drop") for m in markers)
+
+
+# -- confirmations for implicit starts ---------------------------------------------------------------
+_CONFIRM_LIMIT = 64
+_CALL_KEYS = ("name", "type", "function")
+
+
+def _confirm_json_call(text: str) -> bool | None:
+    """``{`` opens a Llama-style call when its first key is "name", "type" or "function"."""
+    probe = text[1 : 1 + _CONFIRM_LIMIT]
+    rest = probe.lstrip()
+    if not rest:
+        return None if len(probe) < _CONFIRM_LIMIT else False
+    if rest[0] != '"':
+        return False
+    key, closed, _ = rest[1:].partition('"')
+    if closed:
+        return key in _CALL_KEYS
+    if any(k.startswith(key) for k in _CALL_KEYS) and len(probe) < _CONFIRM_LIMIT:
+        return None
+    return False
+
+
+def _confirm_json_list(text: str) -> bool | None:
+    """``[`` opens a bare JSON call list (xLAM) when it starts like ``[{"name"``."""
+    probe = text[1 : 1 + _CONFIRM_LIMIT]
+    rest = probe.lstrip()
+    if not rest:
+        return None if len(probe) < _CONFIRM_LIMIT else False
+    if rest[0] != "{":
+        return False
+    return _confirm_json_call(rest)
+
+
+_PY_CALL_START = re.compile(r"\[\s*[A-Za-z_][\w.]*\s*\(")
+_PY_CALL_PREFIX = re.compile(r"\[\s*(?:[A-Za-z_][\w.]*\s*)?\Z")
+
+
+def _confirm_python_list(text: str) -> bool | None:
+    """``[`` opens a pythonic call list when it starts like ``[name(``."""
+    probe = text[:_CONFIRM_LIMIT]
+    if _PY_CALL_START.match(probe):
+        return True
+    if _PY_CALL_PREFIX.match(probe) and len(probe) < _CONFIRM_LIMIT:
+        return None
+    return False
+
+
+# -- shared decoders that need the parser's choices --------------------------------------------------
+def _implicit_json_call(body: str) -> list[ToolCall] | None:
+    """A bare ``{...}`` that starts like a call: a call if it has arguments/parameters, else text."""
+    try:
+        value = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise MalformedCall(json_error(exc, body)) from None
+    if not isinstance(value, dict) or not ({"parameters", "arguments"} & value.keys() or "function" in value):
+        return None
+    return [call_from_object(value, raw=body)]
+
+
+def _implicit_json_list(body: str) -> list[ToolCall] | None:
+    return json_calls(body)
+
+
+def _python_tag_calls(body: str) -> list[ToolCall]:
+    """After Llama's ``<|python_tag|>``: JSON calls (``;``-separated) or a built-in ``tool.call(...)``."""
+    text = body.strip()
+    if text.startswith(("{", "[")):
+        return json_calls(text)
+    calls = python_calls(text)
+    return [
+        c.model_copy(update={"name": c.name[: -len(".call")]}) if c.name.endswith(".call") else c
+        for c in calls
+    ]
+
+
+def _mistral_calls(body: str) -> list[ToolCall]:
+    """Mistral: ``[{...}, ...]`` (before v11), or ``name[ARGS]{...}`` / ``name[CALL_ID]id[ARGS]{...}``."""
+    text = body.strip()
+    if text.startswith(("[", "{")):
+        return json_calls(text)
+    head, sep, args = text.partition("[ARGS]")
+    if not sep:
+        raise MalformedCall("expected [TOOL_CALLS]NAME[ARGS]{arguments}", name=head.strip()[:100])
+    name, has_id, call_id = head.partition("[CALL_ID]")
+    name = name.strip()
+    (call,) = named_args_calls(name)(args)
+    if has_id and call_id.strip():
+        call = call.model_copy(update={"id": call_id.strip()})
+    return [call]
+
+
+# -- the families --------------------------------------------------------------------------------------
 class PlainParser(MarkupParser):
     """Text only: no tool calls, no reasoning (models whose template has no tool support)."""
 
     name: ClassVar[str] = "plain"
     blocks: ClassVar[tuple[Block, ...]] = ()
+    stop_markers: ClassVar[tuple[str, ...]] = ("<end_of_turn>",)
 
 
 class ReasoningParser(MarkupParser):
@@ -44,7 +187,7 @@ class ReasoningParser(MarkupParser):
     name: ClassVar[str] = "reasoning"
     blocks: ClassVar[tuple[Block, ...]] = (THINK, STRAY_THINK_END)
     reasoning_block: ClassVar[Block | None] = THINK
-    stop_markers: ClassVar[tuple[str, ...]] = ("<|im_end|>", "<|endoftext|>", "<｜end▁of▁sentence｜>")
+    stop_markers: ClassVar[tuple[str, ...]] = (*_CHATML_STOPS, "<｜end▁of▁sentence｜>")
 
 
 class HermesParser(MarkupParser):
@@ -61,9 +204,547 @@ class HermesParser(MarkupParser):
         STRAY_THINK_END,
     )
     reasoning_block: ClassVar[Block | None] = THINK
-    stop_markers: ClassVar[tuple[str, ...]] = ("<|im_end|>", "<|endoftext|>", "<|end_of_text|>")
+    stop_markers: ClassVar[tuple[str, ...]] = (*_CHATML_STOPS, "<|end_of_text|>")
+
+
+class Qwen3CoderParser(MarkupParser):
+    """Qwen3-Coder: ``<tool_call><function=NAME><parameter=KEY>VALUE</parameter></function></tool_call>``.
+
+    A bare ``<function=...>`` without the ``<tool_call>`` wrapper is accepted too. Values are strings
+    unless they read as JSON literals (numbers, booleans, null, objects, lists).
+    """
+
+    name: ClassVar[str] = "qwen3_coder"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block("<tool_call>", "calls", end=("</tool_call>",), decode=qwen_xml_calls),
+        Block(
+            "<function=",
+            "calls",
+            end=("</function>",),
+            decode=lambda b: qwen_xml_calls(f"<function={b}</function>"),
+        ),
+        THINK,
+        STRAY_THINK_END,
+    )
+    reasoning_block: ClassVar[Block | None] = THINK
+    stop_markers: ClassVar[tuple[str, ...]] = _CHATML_STOPS
+
+
+SEED_THINK = Block("<seed:think>", "reasoning", end=("</seed:think>",), strip=True)
+
+
+class SeedOSSParser(MarkupParser):
+    """ByteDance Seed-OSS: Qwen3-Coder XML inside ``<seed:tool_call>``; ``<seed:think>`` reasoning."""
+
+    name: ClassVar[str] = "seed_oss"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block("<seed:tool_call>", "calls", end=("</seed:tool_call>",), decode=qwen_xml_calls),
+        SEED_THINK,
+        Block("</seed:think>", "drop"),
+    )
+    reasoning_block: ClassVar[Block | None] = SEED_THINK
+    stop_markers: ClassVar[tuple[str, ...]] = ("<seed:eos>",)
+
+
+class Llama3JsonParser(MarkupParser):
+    """Llama 3.1/3.2/3.3: ``{"name": .., "parameters": {..}}`` anywhere in the text, one or several
+    (``;``-separated), with or without ``<|python_tag|>``; built-in tools as ``<|python_tag|>tool.call(..)``.
+
+    A ``{`` is held back only while its first key could still be ``"name"``; an object without
+    ``parameters``/``arguments`` is ordinary text.
+    """
+
+    name: ClassVar[str] = "llama3_json"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block(
+            "{",
+            "calls",
+            balanced="json",
+            implicit=True,
+            confirm=_confirm_json_call,
+            decode=_implicit_json_call,
+        ),
+        Block(
+            "<|python_tag|>",
+            "calls",
+            end=("<|eom_id|>", "<|eot_id|>"),
+            decode=_python_tag_calls,
+            lenient=True,
+        ),
+    )
+    after_call: ClassVar[str] = ";,"
+    stop_markers: ClassVar[tuple[str, ...]] = _LLAMA_STOPS
+
+
+class PythonicParser(MarkupParser):
+    """Pythonic call lists (Llama 3.2/4, Gemma 3, ...): ``[f(a=1), g(b="x")]``, read with :mod:`ast`
+    (never ``eval``); also inside Llama 4's ``<|python_start|>`` or Gemma's ```` ```tool_code ```` fences.
+    A ``[`` is held back only while it could still start ``[name(``."""
+
+    name: ClassVar[str] = "pythonic"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block(
+            "[",
+            "calls",
+            balanced="python",
+            implicit=True,
+            confirm=_confirm_python_list,
+            decode=python_calls,
+        ),
+        Block("```tool_code", "calls", end=("```",), decode=python_calls),
+        *_drop("<|python_start|>", "<|python_end|>"),
+    )
+    stop_markers: ClassVar[tuple[str, ...]] = (*_LLAMA_STOPS, "<|eot|>", "<|eom|>", "<end_of_turn>")
+
+
+class LFM2Parser(MarkupParser):
+    """Liquid LFM2: ``<|tool_call_start|>[f(a=1)]<|tool_call_end|>`` (pythonic; JSON accepted too)."""
+
+    name: ClassVar[str] = "lfm2"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block(
+            "<|tool_call_start|>",
+            "calls",
+            end=("<|tool_call_end|>",),
+            decode=lambda b: json_calls(b) if b.strip().startswith(("[{", "{")) else python_calls(b),
+        ),
+        THINK,
+        STRAY_THINK_END,
+    )
+    reasoning_block: ClassVar[Block | None] = THINK
+    stop_markers: ClassVar[tuple[str, ...]] = _CHATML_STOPS
+
+
+MISTRAL_THINK = Block("[THINK]", "reasoning", end=("[/THINK]",), strip=True)
+
+
+class MistralParser(MarkupParser):
+    """Mistral, all versions: ``[TOOL_CALLS] [{"name", "arguments", "id"}, ...]`` (before v11) and
+    ``[TOOL_CALLS]name[ARGS]{..}`` / ``[TOOL_CALLS]name[CALL_ID]id[ARGS]{..}`` (v11+), several in a
+    row; ``[THINK]...[/THINK]`` reasoning (Magistral, Ministral 3). Call ids from the model are kept."""
+
+    name: ClassVar[str] = "mistral"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block("[TOOL_CALLS]", "calls", balanced="json", seek="{", decode=_mistral_calls),
+        MISTRAL_THINK,
+    )
+    reasoning_block: ClassVar[Block | None] = MISTRAL_THINK
+    stop_markers: ClassVar[tuple[str, ...]] = ("</s>",)
+
+
+class MistralV11Parser(MistralParser):
+    """Mistral v11+ (``[TOOL_CALLS]name[ARGS]{..}``); the same parser as ``mistral``, named apart for
+    detection."""
+
+    name: ClassVar[str] = "mistral_v11"
+
+
+DEEPSEEK_CALL_END = "<｜tool▁call▁end｜>"
+DEEPSEEK_CALL_BEGIN = "<｜tool▁call▁begin｜>"
+
+
+class DeepSeekParser(MarkupParser):
+    """DeepSeek V3 / R1
+    (``<｜tool▁call▁begin｜>function<｜tool▁sep｜>NAME\\n```json\\n{..}\\n```<｜tool▁call▁end｜>``)
+    and V3.1 (``<｜tool▁call▁begin｜>NAME<｜tool▁sep｜>{..}<｜tool▁call▁end｜>``); ``<think>`` reasoning.
+
+    Each call is emitted when its own ``<｜tool▁call▁end｜>`` arrives (the closing
+    ``<｜tool▁calls▁end｜>`` and end-of-sentence tokens are not waited for); a call whose end token never
+    comes is still accepted at the end of output when its arguments are complete JSON.
+    """
+
+    name: ClassVar[str] = "deepseek_v3"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block(
+            DEEPSEEK_CALL_BEGIN,
+            "calls",
+            end=(DEEPSEEK_CALL_END, "<｜tool▁calls▁end｜>", DEEPSEEK_CALL_BEGIN),
+            keep_end=frozenset({DEEPSEEK_CALL_BEGIN}),
+            decode=deepseek_calls,
+            lenient=True,
+        ),
+        *_drop("<｜tool▁calls▁begin｜>", "<｜tool▁calls▁end｜>"),
+        THINK,
+        STRAY_THINK_END,
+    )
+    reasoning_block: ClassVar[Block | None] = THINK
+    stop_markers: ClassVar[tuple[str, ...]] = ("<｜end▁of▁sentence｜>",)
+
+
+class DeepSeekV31Parser(DeepSeekParser):
+    """DeepSeek V3.1 (``NAME<｜tool▁sep｜>{..}``); the same parser as ``deepseek_v3``, named apart."""
+
+    name: ClassVar[str] = "deepseek_v31"
+
+
+class DeepSeekV32Parser(MarkupParser):
+    """DeepSeek V3.2 DSML: ``<｜DSML｜function_calls><｜DSML｜invoke name=".."><｜DSML｜parameter name=".."
+    string="true|false">..</｜DSML｜parameter></｜DSML｜invoke></｜DSML｜function_calls>``."""
+
+    name: ClassVar[str] = "deepseek_v32"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block(
+            "<｜DSML｜function_calls>",
+            "calls",
+            end=("</｜DSML｜function_calls>",),
+            decode=lambda b: invoke_xml_calls(b, "｜DSML｜"),
+            lenient=True,
+        ),
+        THINK,
+        STRAY_THINK_END,
+    )
+    reasoning_block: ClassVar[Block | None] = THINK
+    stop_markers: ClassVar[tuple[str, ...]] = ("<｜end▁of▁sentence｜>",)
+
+
+class MiniMaxM2Parser(MarkupParser):
+    """MiniMax-M2: ``<minimax:tool_call><invoke name=".."><parameter name="..">..</parameter></invoke>
+    </minimax:tool_call>``; ``<think>`` reasoning."""
+
+    name: ClassVar[str] = "minimax_m2"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block("<minimax:tool_call>", "calls", end=("</minimax:tool_call>",), decode=invoke_xml_calls),
+        THINK,
+        STRAY_THINK_END,
+    )
+    reasoning_block: ClassVar[Block | None] = THINK
+    stop_markers: ClassVar[tuple[str, ...]] = ("[e~[",)
+
+
+class HunyuanParser(MarkupParser):
+    """Hunyuan-A13B: ``<tool_calls>[{"name", "arguments"}, ...]</tool_calls>``; ``<think>``, and
+    ``<answer>`` tags around the answer (removed)."""
+
+    name: ClassVar[str] = "hunyuan"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block("<tool_calls>", "calls", end=("</tool_calls>",), decode=json_calls),
+        THINK,
+        STRAY_THINK_END,
+        *_drop("<answer>", "</answer>"),
+    )
+    reasoning_block: ClassVar[Block | None] = THINK
+    stop_markers: ClassVar[tuple[str, ...]] = ("<|eos|>", "<|extra_0|>")
+
+
+class MiniMaxM1Parser(HunyuanParser):
+    """MiniMax-M1: ``<tool_calls>`` with one JSON call object per line; ``<think>`` reasoning."""
+
+    name: ClassVar[str] = "minimax_m1"
+    stop_markers: ClassVar[tuple[str, ...]] = ("<end_of_sentence>",)
+
+
+class NemotronParser(MarkupParser):
+    """NVIDIA Nemotron Nano: ``<TOOLCALL>[{"name", "arguments"}, ...]</TOOLCALL>``; ``<think>``."""
+
+    name: ClassVar[str] = "nemotron"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block("<TOOLCALL>", "calls", end=("</TOOLCALL>",), decode=json_calls),
+        THINK,
+        STRAY_THINK_END,
+    )
+    reasoning_block: ClassVar[Block | None] = THINK
+    stop_markers: ClassVar[tuple[str, ...]] = ("<SPECIAL_12>", "<extra_id_1>")
+
+
+class KimiK2Parser(MarkupParser):
+    """Kimi K2: ``<|tool_calls_section_begin|><|tool_call_begin|>functions.NAME:0<|tool_call_argument_begin|>
+    {..}<|tool_call_end|>...<|tool_calls_section_end|>``; the call id is ``functions.NAME:0``."""
+
+    name: ClassVar[str] = "kimi_k2"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block("<|tool_call_begin|>", "calls", end=("<|tool_call_end|>",), decode=kimi_calls, lenient=True),
+        *_drop("<|tool_calls_section_begin|>", "<|tool_calls_section_end|>"),
+        THINK,
+        STRAY_THINK_END,
+    )
+    reasoning_block: ClassVar[Block | None] = THINK
+    stop_markers: ClassVar[tuple[str, ...]] = ("<|im_end|>",)
+
+
+class GLM4Parser(MarkupParser):
+    """GLM-4.5/4.6: ``<tool_call>NAME\\n<arg_key>k</arg_key>\\n<arg_value>v</arg_value></tool_call>``;
+    ``<think>`` reasoning."""
+
+    name: ClassVar[str] = "glm4"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block("<tool_call>", "calls", end=("</tool_call>",), decode=glm_calls),
+        THINK,
+        STRAY_THINK_END,
+    )
+    reasoning_block: ClassVar[Block | None] = THINK
+    stop_markers: ClassVar[tuple[str, ...]] = ("<|user|>", "<|observation|>", "<|endoftext|>")
+
+
+class Phi4MiniParser(MarkupParser):
+    """Phi-4-mini: ``functools[{"name", "arguments"}, ...]`` (no closing marker)."""
+
+    name: ClassVar[str] = "phi4_mini"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block("functools[", "calls", balanced="json", opener="[", decode=json_calls),
+    )
+    stop_markers: ClassVar[tuple[str, ...]] = ("<|end|>", "<|endoftext|>")
+
+
+class FirefunctionParser(Phi4MiniParser):
+    """Fireworks Firefunction v2: `` functools[{"name", "arguments"}, ...]`` with Llama 3 turn tokens."""
+
+    name: ClassVar[str] = "firefunction"
+    stop_markers: ClassVar[tuple[str, ...]] = _LLAMA_STOPS
+
+
+class GraniteParser(MarkupParser):
+    """IBM Granite 3.x: ``<|tool_call|>[{"name", "arguments"}, ...]``; ``<think>``/``<response>``."""
+
+    name: ClassVar[str] = "granite"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block("<|tool_call|>", "calls", balanced="json", decode=json_calls),
+        THINK,
+        STRAY_THINK_END,
+        *_drop("<response>", "</response>"),
+    )
+    reasoning_block: ClassVar[Block | None] = THINK
+    stop_markers: ClassVar[tuple[str, ...]] = ("<|end_of_text|>",)
+
+
+class Granite20bFCParser(MarkupParser):
+    """Granite 20B function calling: ``<function_call> {"name", "arguments"}`` per call."""
+
+    name: ClassVar[str] = "granite_20b_fc"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block("<function_call>", "calls", balanced="json", decode=json_calls),
+    )
+    stop_markers: ClassVar[tuple[str, ...]] = ("<|endoftext|>",)
+
+
+class InternLM2Parser(MarkupParser):
+    """InternLM2: ``<|action_start|><|plugin|>\\n{"name", "arguments"}<|action_end|>``."""
+
+    name: ClassVar[str] = "internlm2"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block(
+            "<|action_start|><|plugin|>", "calls", end=("<|action_end|>",), decode=json_calls, lenient=True
+        ),
+    )
+    stop_markers: ClassVar[tuple[str, ...]] = _CHATML_STOPS
+
+
+class XLAMParser(MarkupParser):
+    """Salesforce xLAM: a bare JSON list ``[{"name", "arguments"}, ...]`` (possibly inside text)."""
+
+    name: ClassVar[str] = "xlam"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block(
+            "[",
+            "calls",
+            balanced="json",
+            implicit=True,
+            confirm=_confirm_json_list,
+            decode=_implicit_json_list,
+        ),
+        Block("<tool_call>", "calls", end=("</tool_call>",), decode=json_calls),
+        THINK,
+        STRAY_THINK_END,
+    )
+    stop_markers: ClassVar[tuple[str, ...]] = _CHATML_STOPS
+
+
+class ApertusParser(MarkupParser):
+    """Swiss AI Apertus: ``<|tools_prefix|>[{"NAME": {args}}, ...]<|tools_suffix|>``; reasoning in
+    ``<|inner_prefix|>...<|inner_suffix|>``."""
+
+    _INNER = Block("<|inner_prefix|>", "reasoning", end=("<|inner_suffix|>",), strip=True)
+    name: ClassVar[str] = "apertus"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block("<|tools_prefix|>", "calls", end=("<|tools_suffix|>",), decode=named_json_calls),
+        _INNER,
+    )
+    reasoning_block: ClassVar[Block | None] = _INNER
+    stop_markers: ClassVar[tuple[str, ...]] = ("<|assistant_end|>",)
+
+
+class CommandR7BParser(MarkupParser):
+    """Cohere Command R7B: ``<|START_ACTION|>[{"tool_call_id", "tool_name", "parameters"}]<|END_ACTION|>``;
+    the plan in ``<|START_THINKING|>...<|END_THINKING|>`` is reasoning; response markers are removed."""
+
+    _THINKING = Block("<|START_THINKING|>", "reasoning", end=("<|END_THINKING|>",), strip=True)
+    name: ClassVar[str] = "command_r7b"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block("<|START_ACTION|>", "calls", end=("<|END_ACTION|>",), decode=json_calls, lenient=True),
+        _THINKING,
+        *_drop("<|START_RESPONSE|>", "<|END_RESPONSE|>"),
+    )
+    reasoning_block: ClassVar[Block | None] = _THINKING
+    stop_markers: ClassVar[tuple[str, ...]] = ("<|END_OF_TURN_TOKEN|>",)
+
+
+class CommandRParser(MarkupParser):
+    """Cohere Command R(+): ``Action: ```json [{"tool_name", "parameters"}, ...] ````."""
+
+    name: ClassVar[str] = "command_r"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block("Action: ```json", "calls", end=("```",), decode=json_calls),
+        Block("Action:```json", "calls", end=("```",), decode=json_calls),
+    )
+    stop_markers: ClassVar[tuple[str, ...]] = ("<|END_OF_TURN_TOKEN|>",)
+
+
+def _functionary_v31_calls(body: str) -> list[ToolCall]:
+    name, sep, args = body.partition(">")
+    name = name.strip()
+    if not sep or not name:
+        raise MalformedCall("expected <function=NAME>{arguments}</function>", name=name)
+    return named_args_calls(name)(args)
+
+
+class FunctionaryV31Parser(MarkupParser):
+    """MeetKai Functionary v3.1 (Llama 3.1): ``<function=NAME>{..}</function>``; code as
+    ``<|python_tag|>..`` becomes a call of ``python`` with ``{"code": ..}``."""
+
+    name: ClassVar[str] = "functionary_v31"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block("<function=", "calls", end=("</function>",), decode=_functionary_v31_calls),
+        Block(
+            "<|python_tag|>",
+            "calls",
+            end=("<|eom_id|>", "<|eot_id|>"),
+            decode=lambda b: [ToolCall(name="python", arguments={"code": b})],
+            lenient=True,
+        ),
+    )
+    stop_markers: ClassVar[tuple[str, ...]] = _LLAMA_STOPS
+
+
+def _functionary_v32_header(header: str) -> Block | None:
+    recipient = header.strip()
+    if recipient == "all":
+        return Block("", "text", end=(">>>",), keep_end=frozenset({">>>"}))
+    if not recipient or len(recipient) > 200:
+        return None
+    return Block(
+        "",
+        "calls",
+        end=(">>>",),
+        keep_end=frozenset({">>>"}),
+        decode=named_args_calls(recipient),
+        lenient=True,
+        name_hint=recipient,
+    )
+
+
+_FUNCTIONARY_HEADER = Block(">>>", "dispatch", end=("\n",), dispatch=_functionary_v32_header)
+
+
+class FunctionaryV32Parser(MarkupParser):
+    """MeetKai Functionary v3.2: ``>>>all\\ntext`` and ``>>>NAME\\n{..}`` sections. The generation
+    prompt ends with ``>>>``, so every reply starts inside a section header."""
+
+    name: ClassVar[str] = "functionary_v32"
+    blocks: ClassVar[tuple[Block, ...]] = (_FUNCTIONARY_HEADER,)
+    initial_block: ClassVar[Block | None] = _FUNCTIONARY_HEADER
+    stop_markers: ClassVar[tuple[str, ...]] = _LLAMA_STOPS
+
+
+_GEMMA_THOUGHT = Block("<|channel>thought", "reasoning", end=("<channel|>",), strip=True)
+
+
+class Gemma4Parser(MarkupParser):
+    """Gemma 4: ``<|tool_call>call:NAME{key:<|"|>text<|"|>,n:3}<tool_call|>``; thoughts in
+    ``<|channel>thought...<channel|>``."""
+
+    name: ClassVar[str] = "gemma4"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block("<|tool_call>", "calls", end=("<tool_call|>",), decode=gemma4_calls),
+        _GEMMA_THOUGHT,
+    )
+    reasoning_block: ClassVar[Block | None] = _GEMMA_THOUGHT
+    stop_markers: ClassVar[tuple[str, ...]] = ("<turn|>", "<end_of_turn>")
+
+
+# -- harmony (gpt-oss) ----------------------------------------------------------------------------------
+_HARMONY_RECIPIENT = re.compile(r"\bto=([^\s<]+)")
+_HARMONY_BODY_END = ("<|end|>", "<|call|>", "<|return|>", "<|start|>", "<|channel|>")
+_HARMONY_KEEP = frozenset({"<|start|>", "<|channel|>", "<|call|>", "<|return|>"})
+"""Ends left in the stream: the next header, and the end-of-turn tokens (which then stop parsing)."""
+
+
+def _harmony_header(header: str) -> Block | None:
+    """A harmony header (``assistant<|channel|>analysis``, ``commentary to=functions.f <|constrain|>json``)
+    decides what the message body is: reasoning, text, or the arguments of a call."""
+    role, has_channel, channel_part = header.partition("<|channel|>")
+    channel_text = channel_part if has_channel else role
+    words = channel_text.replace("<|constrain|>", " ").split()
+    channel = words[0] if words else ""
+    match = _HARMONY_RECIPIENT.search(header)
+    if match is not None and match.group(1) not in ("assistant", "user", "system", "developer"):
+        recipient = match.group(1)
+        name = recipient[len("functions.") :] if recipient.startswith("functions.") else recipient
+        return Block(
+            "",
+            "calls",
+            end=_HARMONY_BODY_END,
+            keep_end=_HARMONY_KEEP,
+            decode=named_args_calls(name),
+            lenient=True,
+            name_hint=name,
+        )
+    kind = "reasoning" if channel == "analysis" else "text"
+    return Block("", kind, end=_HARMONY_BODY_END, keep_end=_HARMONY_KEEP)  # type: ignore[arg-type]
+
+
+_HARMONY_START = Block("<|start|>", "dispatch", end=("<|message|>",), dispatch=_harmony_header)
+
+
+class HarmonyParser(MarkupParser):
+    """OpenAI gpt-oss harmony: ``<|channel|>analysis<|message|>..<|end|>`` is reasoning,
+    ``<|channel|>final<|message|>..`` is text, and a message addressed ``to=functions.NAME`` is a call
+    whose body is the JSON arguments (ended by ``<|call|>``)."""
+
+    name: ClassVar[str] = "harmony"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        _HARMONY_START,
+        Block("<|channel|>", "dispatch", end=("<|message|>",), dispatch=_harmony_header),
+        *_drop("<|end|>", "<|message|>"),
+    )
+    stop_markers: ClassVar[tuple[str, ...]] = ("<|return|>", "<|call|>", "<|endoftext|>")
+
+    def for_prompt(self, prompt: str) -> MarkupParser:
+        """The generation prompt ends with ``<|start|>assistant``: the reply continues that header
+        (``<|channel|>analysis<|message|>...`` or
+        `` to=functions.f<|channel|>commentary json<|message|>{...}``)."""
+        if prompt.rstrip().endswith("<|start|>assistant"):
+            return type(self)(start_in=_HARMONY_START)
+        return type(self)()
 
 
 register_parser(PlainParser, names=("none", "text"))
 register_parser(ReasoningParser, names=("think", "reasoning_only"))
 register_parser(HermesParser, names=("qwen2.5", "qwen3", "qwq", "qwen", "granite4", "nous"))
+register_parser(Qwen3CoderParser, names=("qwen3_coder_xml", "qwen3coder"))
+register_parser(SeedOSSParser)
+register_parser(Llama3JsonParser, names=("llama3", "llama3.1", "llama3.2", "llama3.3", "llama"))
+register_parser(PythonicParser, names=("llama4", "llama4_pythonic", "gemma3"))
+register_parser(LFM2Parser)
+register_parser(MistralParser, names=("mistral_pre_v11",))
+register_parser(MistralV11Parser)
+register_parser(DeepSeekParser, names=("deepseek", "deepseek_r1"))
+register_parser(DeepSeekV31Parser)
+register_parser(DeepSeekV32Parser, names=("deepseek_v32_dsml",))
+register_parser(MiniMaxM2Parser)
+register_parser(MiniMaxM1Parser)
+register_parser(HunyuanParser)
+register_parser(NemotronParser, names=("nemotron_toolcall",))
+register_parser(KimiK2Parser, names=("kimi",))
+register_parser(GLM4Parser, names=("glm",))
+register_parser(Phi4MiniParser, names=("phi4_mini_functools", "functools", "phi4"))
+register_parser(FirefunctionParser)
+register_parser(GraniteParser, names=("granite3",))
+register_parser(Granite20bFCParser)
+register_parser(InternLM2Parser)
+register_parser(XLAMParser)
+register_parser(ApertusParser)
+register_parser(CommandR7BParser)
+register_parser(CommandRParser, names=("command_r_plus",))
+register_parser(FunctionaryV31Parser, names=("functionary_v3.1",))
+register_parser(FunctionaryV32Parser, names=("functionary_v3.2", "functionary"))
+register_parser(Gemma4Parser)
+register_parser(HarmonyParser, names=("gpt_oss", "gpt-oss"))

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 
-from hermitcrab.prompting.base import ToolCallParser
-
 from hermitcrab.errors import ConfigurationError
+from hermitcrab.prompting.base import ToolCallParser
 
 __all__ = ("get_parser", "parser_names", "register_parser", "resolve_parser")
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import pytest
+
+from hermitcrab.errors import ConfigurationError
+from hermitcrab.events import ReasoningDelta, TextDelta, ToolCallEvent
+from hermitcrab.messages import Message, ToolCall
 from hermitcrab.prompting import (
     Block,
     HermesParser,
@@ -16,10 +20,6 @@ from hermitcrab.prompting import (
     register_parser,
     resolve_parser,
 )
-
-from hermitcrab.errors import ConfigurationError
-from hermitcrab.events import ReasoningDelta, TextDelta, ToolCallEvent
-from hermitcrab.messages import Message, ToolCall
 
 
 def shape(message: Message) -> list[tuple[Any, ...]]:
@@ -100,7 +100,10 @@ def test_resolve_parser_accepts_names_classes_instances_and_none() -> None:
     assert isinstance(resolved, HermesParser)
     assert resolved is not mine
     assert isinstance(resolve_parser(None, None), HermesParser)
-    assert isinstance(resolve_parser(None, "{{ messages }} nothing recognisable"), HermesParser)
+    unknown_tool_template = "{% for t in tools %}{{ t | tojson }}{% endfor %}{{ messages }}"
+    assert isinstance(resolve_parser(None, unknown_tool_template), HermesParser)
+    no_tools_template = "{{ bos_token }}{% for m in messages %}{{ m.content }}{% endfor %}"
+    assert resolve_parser(None, no_tools_template).name == "plain"
 
 
 def test_resolve_parser_rejects_other_values() -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from hermitcrab.prompting import assemble_message, get_parser, parser_names
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hermitcrab.messages import Message, ToolCall
+from hermitcrab.prompting import assemble_message, get_parser, parser_names
 
 ALL_FORMATS = sorted({type(get_parser(name)).name for name in parser_names() if not name.startswith("test_")})
 
