@@ -154,6 +154,7 @@ class OpenAIEngine(Engine):
         max_retries: int = 3,
         backoff: float = 0.5,
         max_retry_wait: float = 60.0,
+        max_connections: int = 100,
         include_usage: bool = True,
         bytes_per_token: float = 3.0,
         headers: Mapping[str, str] | None = None,
@@ -163,7 +164,9 @@ class OpenAIEngine(Engine):
 
         ``timeout`` bounds each read, write and pool wait (seconds without a byte from the server),
         ``connect_timeout`` the TCP connect. ``max_retries`` retries follow the first attempt.
-        ``client`` lets you share your own ``httpx.AsyncClient`` (it is not closed by :meth:`close`).
+        ``max_connections`` bounds concurrent requests (one connection per streaming reply; more wait
+        for a free one). ``client`` lets you share your own ``httpx.AsyncClient`` (it is not closed by
+        :meth:`close`, and ``max_connections`` does not apply to it).
         """
         httpx = _import_httpx()
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
@@ -180,6 +183,8 @@ class OpenAIEngine(Engine):
             raise ConfigurationError(
                 "timeout and connect_timeout must be positive; backoff and max_retry_wait >= 0"
             )
+        if max_connections <= 0:
+            raise ConfigurationError(f"max_connections must be positive, not {max_connections}")
         if bytes_per_token <= 0:
             raise ConfigurationError(f"bytes_per_token must be positive, not {bytes_per_token}")
         self.base_url = base_url.rstrip("/")
@@ -196,6 +201,9 @@ class OpenAIEngine(Engine):
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._timeout = httpx.Timeout(timeout, connect=connect_timeout)
+        self._limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
         self._owns_client = client is None
         self._client: httpx.AsyncClient | None = client
         self._scale = 1.0
@@ -248,7 +256,7 @@ class OpenAIEngine(Engine):
             raise ConversationClosedError("this OpenAIEngine has been closed; create a new one")
         if self._client is None:
             httpx = _import_httpx()
-            self._client = httpx.AsyncClient(timeout=self._timeout)
+            self._client = httpx.AsyncClient(timeout=self._timeout, limits=self._limits)
         return self._client
 
     # -- token counting -----------------------------------------------------------------------

@@ -157,6 +157,8 @@ class ChatServer:
         self.requests: list[RecordedRequest] = []
         self.disconnected = threading.Event()
         """Set when a client closed its connection while a reply was streaming or pending."""
+        self.connections = 0
+        """TCP connections accepted since the last reset (keep-alive reuse keeps it low)."""
         self.request_received = threading.Event()
         """Set whenever a chat request arrives (tests clear it themselves)."""
         self._ready = threading.Event()
@@ -182,6 +184,7 @@ class ChatServer:
         with self._lock:
             self._queue.clear()
             self.requests.clear()
+            self.connections = 0
         self.disconnected.clear()
         self.request_received.clear()
 
@@ -228,6 +231,8 @@ class ChatServer:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
+        with self._lock:
+            self.connections += 1
         conn = h11.Connection(h11.SERVER)
         try:
             while True:
