@@ -1,4 +1,5 @@
 """Property tests: any chunking gives the whole-reply result; garbage never raises."""
+# ruff: noqa: RUF001  (DeepSeek markers use fullwidth bars)
 
 from __future__ import annotations
 
@@ -8,9 +9,40 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hermitcrab.messages import Message, ToolCall
-from hermitcrab.prompting import assemble_message, get_parser, parser_names
+from hermitcrab.prompting import MarkupParser, assemble_message, get_parser, parser_names
 
-ALL_FORMATS = sorted({type(get_parser(name)).name for name in parser_names() if not name.startswith("test_")})
+ALL_FORMATS = sorted({get_parser(name).name for name in parser_names() if not name.startswith("test_")})
+
+
+def _markers_of(name: str) -> list[str]:
+    """Every marker a format knows: block starts and ends, and stop markers."""
+    parser = get_parser(name)
+    out = set(parser.stop_markers)
+    if isinstance(parser, MarkupParser):
+        for block in parser.blocks:
+            out.add(block.start)
+            out.update(block.end)
+    return sorted(m for m in out if m)
+
+
+# Body fragments every family's calls are made of.
+BODIES = [
+    '{"name": "f", "arguments": {"a": 1}}',
+    '[{"name": "f", "arguments": {"a": [1, "]"]}}]',
+    '{"name": "g", "parameters": {"b": "x y"}}',
+    '[f(a=1, b="x")]',
+    'f[ARGS]{"a": 1}',
+    "function<｜tool▁sep｜>f\n```json\n{}\n```",
+    "<function=f>\n<parameter=a>\n1\n</parameter>\n</function>",
+    '<invoke name="f"><parameter name="a">1</parameter></invoke>',
+    "functions.f:0<|tool_call_argument_begin|>{}",
+    "commentary to=functions.f <|constrain|>json<|message|>",
+    "analysis<|message|>",
+    'call:f{a:<|"|>x<|"|>}',
+    "f\n<arg_key>a</arg_key><arg_value>1</arg_value>",
+    "all\n",
+    ">>>",
+]
 
 # Fragments of every family's markup, so random text hits markers, partial markers and bodies.
 FRAGMENTS = [
@@ -85,3 +117,37 @@ def test_hermes_one_character_at_a_time_equals_the_whole(text: str) -> None:
 def test_hermes_random_text_never_raises(text: str) -> None:
     message = get_parser("hermes").parse(text)
     assert message.role == "assistant"
+
+
+@st.composite
+def format_replies(draw: st.DrawFn) -> tuple[str, str]:
+    """A format name and a reply made of that format's markers, call bodies and random text."""
+    name = draw(st.sampled_from(ALL_FORMATS))
+    pieces = st.one_of(
+        st.sampled_from(_markers_of(name) or ["x"]),
+        st.sampled_from(BODIES),
+        st.sampled_from(FRAGMENTS),
+        st.text(max_size=5),
+    )
+    return name, "".join(draw(st.lists(pieces, max_size=20)))
+
+
+@settings(max_examples=400)
+@given(case=format_replies(), cuts=st.lists(st.integers(min_value=0, max_value=300), max_size=25))
+def test_every_format_any_chunking_equals_the_whole(case: tuple[str, str], cuts: list[int]) -> None:
+    name, text = case
+    whole = get_parser(name).parse(text)
+    assert shape(streamed(name, chunked(text, cuts))) == shape(whole)
+    assert shape(streamed(name, list(text))) == shape(whole)
+
+
+@settings(max_examples=300)
+@given(name=st.sampled_from(ALL_FORMATS), text=st.text(max_size=150))
+def test_every_format_random_garbage_never_raises(name: str, text: str) -> None:
+    parser = get_parser(name)
+    events = [*parser.feed(text[: len(text) // 2]), *parser.feed(text[len(text) // 2 :]), *parser.finish()]
+    message = assemble_message(events)
+    assert message.role == "assistant"
+    for call in message.tool_calls:
+        assert isinstance(call.arguments, dict)
+        assert (call.error is None) or call.raw is not None
