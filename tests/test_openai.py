@@ -782,3 +782,25 @@ async def test_concurrent_streams_share_one_engine(server: ChatServer) -> None:
             tg.start_soon(ask, i)
     assert results == {i: f"echo: q{i}" for i in range(12)}
     assert server.connections <= 3
+
+
+@pytest.mark.anyio
+async def test_text_mode_starts_in_reasoning_when_the_prompt_opens_think(
+    server: ChatServer, tiny_chat_model: Path
+) -> None:
+    from tiny_models import CHATML_HERMES_TEMPLATE
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_chat_model)
+    opening = "{{- '<|im_start|>assistant\\n' }}"
+    assert opening in CHATML_HERMES_TEMPLATE
+    # A thinking template (like Qwen3's): the generation prompt opens the reasoning block.
+    tokenizer.chat_template = CHATML_HERMES_TEMPLATE.replace(
+        opening, "{{- '<|im_start|>assistant\\n<think>\\n' }}"
+    )
+    server.script(text_stream("weigh", "ing it</think>", "Answer."))
+    async with OpenAIEngine(server.base_url, "m", tokenizer=tokenizer, tool_parser="hermes") as engine:
+        completion = await engine.generate(HELLO)
+    assert completion.message.reasoning is not None
+    assert completion.message.reasoning.strip() == "weighing it"
+    assert completion.message.text.strip() == "Answer."
