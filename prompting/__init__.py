@@ -11,7 +11,14 @@ Quick use::
     for event in parser.finish(): ...
 
 Engines call :func:`resolve_parser` with whatever the user passed (a name, a parser class or instance,
-or ``None`` to detect from the chat template).
+or ``None`` to detect from the chat template), then ``parser.for_prompt(prompt_text)`` once per
+generation: it returns a fresh parser that starts inside ``<think>`` when the generation prompt opened
+it. Feed the model's text *with* special tokens (``skip_special_tokens=False``): most markers are
+special tokens. ``parser.stop_markers`` are the format's end-of-turn strings (stop generation on them;
+the parser ignores anything after one).
+
+Every family is a :class:`MarkupParser` configured with :class:`Block` s; subclass it (and
+:func:`register_parser` the class) to support a new format with the same streaming guarantees.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ see :mod:`hermitcrab.prompting.parsers` for many examples.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import ClassVar, Literal
@@ -578,11 +578,3 @@ def _safe_dispatch(dispatch: Callable[[str], Block | None], header: str) -> Bloc
         return dispatch(header)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError):
         return None
-
-
-def blocks_of(*groups: Sequence[Block]) -> tuple[Block, ...]:
-    """Concatenate block groups (helper for subclasses composing shared blocks)."""
-    out: list[Block] = []
-    for group in groups:
-        out.extend(group)
-    return tuple(out)
