@@ -99,7 +99,7 @@ class Block:
     confirm: Callable[[str], bool | None] | None = None
     """For ``implicit`` blocks: looks at the text from the start on and says whether this is a call
     (``True``), not one (``False``: the start is emitted as text) or cannot tell yet (``None``). Must
-    decide from a bounded prefix and never change its answer as more text arrives."""
+    decide within 256 characters after the start and never change its answer as more text arrives."""
     decode: CallDecoder | None = None
     """For ``calls`` blocks: the body decoder."""
     dispatch: Callable[[str], Block | None] | None = None
@@ -159,7 +159,8 @@ class _Markers:
         if match is None:
             return None
         start = match.start()
-        if not final and len(text) - self.hold(text, pos) <= start:
+        near_end = start >= len(text) - self._max_hold
+        if not final and near_end and len(text) - self.hold(text, pos) <= start:
             return None  # a longer marker may still start here (or earlier): wait for more text
         return start, match.group()
 
@@ -168,6 +169,9 @@ class _Markers:
 def _markers(markers: tuple[str, ...]) -> _Markers:
     return _Markers(markers)
 
+
+_CONFIRM_WINDOW = 256
+"""How far past an implicit start a ``confirm`` function may look before it must decide."""
 
 _JSON_SPECIAL = re.compile(r'["\[\]{}]')
 _PY_SPECIAL = re.compile(r"""["'\[\](){}]""")
@@ -390,8 +394,14 @@ class MarkupParser(ToolCallParser):
         carried = _carried(block, opened_with)
         state.pieces = [carried] if carried else []
         state.confirming = block.implicit and block.confirm is not None
-        state.scanner = _Balanced(block.balanced == "python", block.seek) if block.balanced else None
         state.stripping = block.strip
+        state.scanner = None
+        if not state.confirming:
+            self._start_scanner(block, carried)
+
+    def _start_scanner(self, block: Block, carried: str) -> None:
+        state = self._state
+        state.scanner = _Balanced(block.balanced == "python", block.seek) if block.balanced else None
         if carried and state.scanner is not None:
             # The start is part of the value: let the scanner see it.
             state.scanner.feed(carried, 0, len(carried))
@@ -400,25 +410,28 @@ class MarkupParser(ToolCallParser):
         state = self._state
         block = state.block
         assert block is not None and block.confirm is not None
-        probe = "".join(state.pieces) + text[pos:]
+        held = "".join(state.pieces)  # the start, plus text held from earlier chunks (bounded)
+        probe = held + text[pos : pos + _CONFIRM_WINDOW]
         verdict = block.confirm(probe)
-        if verdict is None and not final:
-            state.pieces = [probe]
+        if verdict is None and not final and len(probe) - len(held) < _CONFIRM_WINDOW:
+            state.pieces = [held + text[pos:]]  # short: less than the window
             return len(text), False
-        # Decided: replay the probe (the start was already given to the scanner when it opened).
-        start_len = len(state.opened_with)
-        rest = probe[start_len:]
-        state.pieces = []
+        # Decided (undecided within the window means "not a call"). Text held from earlier chunks
+        # goes back in front of the rest, once; the start itself is already consumed.
+        extra = held[len(state.opened_with) :]
+        if extra:
+            state.pending = extra + text[pos:]
+            pos = 0
         state.confirming = False
         if verdict:
             state.pieces = [state.opened_with]
-            state.pending = rest
-            return 0, True
+            self._start_scanner(block, state.opened_with)
+            return pos, True
+        state.pieces = []
         state.block = None
         state.scanner = None
         self._emit(events, state.opened_with)
-        state.pending = rest
-        return 0, True
+        return pos, True
 
     def _balanced_step(self, text: str, pos: int, final: bool, events: list[ParserEvent]) -> tuple[int, bool]:
         state = self._state
