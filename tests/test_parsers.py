@@ -86,10 +86,20 @@ def test_register_parser_adds_a_user_format() -> None:
             ),
         )
 
-    register_parser(Bracket, names=("test-bracket-alias",))
+    register_parser(Bracket, names=("test-bracket-alias",), replace=True)
     assert "test_bracket_format" in parser_names()
     message = get_parser("test-bracket-alias").parse("hi <<ping 1>>")
     assert shape(message) == [("text", "hi "), ("call", "ping", {"raw": "ping 1"}, False)]
+
+
+def test_register_parser_rejects_non_parsers_and_nameless_classes() -> None:
+    class Nameless(MarkupParser):
+        pass
+
+    with pytest.raises(ConfigurationError, match="ToolCallParser subclass"):
+        register_parser(dict)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="has no `name`"):
+        register_parser(Nameless)
 
 
 def test_resolve_parser_accepts_names_classes_instances_and_none() -> None:
