@@ -10,6 +10,7 @@ tools in worker threads, async tools natively, each with its timeout and optiona
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -131,6 +132,10 @@ async def _execute(tool: Tool, kwargs: dict[str, Any]) -> Any:
     return await _attempt(tool, kwargs)
 
 
+def _boxed(fn: Callable[..., Any], kwargs: dict[str, Any]) -> tuple[Any]:
+    return (fn(**kwargs),)
+
+
 class _ToolTimeout(Exception):
     """The tool's own timeout expired (distinct from a TimeoutError the tool itself raised)."""
 
@@ -140,5 +145,11 @@ async def _attempt(tool: Tool, kwargs: dict[str, Any]) -> Any:
         if tool.is_async:
             return await tool.fn(**kwargs)
         # abandon_on_cancel: a timed-out sync tool cannot be interrupted; the round moves on without it.
-        return await anyio.to_thread.run_sync(functools.partial(tool.fn, **kwargs), abandon_on_cancel=True)
+        # The result travels in a 1-tuple: trio refuses a thread function whose result is a coroutine.
+        (value,) = await anyio.to_thread.run_sync(
+            functools.partial(_boxed, tool.fn, kwargs), abandon_on_cancel=True
+        )
+        if inspect.isawaitable(value):  # a plain function that returns a coroutine (e.g. a wrapper)
+            value = await value
+        return value
     raise _ToolTimeout

@@ -187,6 +187,22 @@ async def test_retryable_exceptions_are_retried_and_others_are_not() -> None:
     assert conv.history[3].is_error and "KeyError" in conv.history[3].content
 
 
+async def test_sync_tool_returning_an_awaitable_is_awaited() -> None:
+    async def later(x: int) -> int:
+        await checkpoint()
+        return x * 2
+
+    @tool
+    def wrapper(x: int):  # type: ignore[no-untyped-def]
+        """A plain function that hands back a coroutine."""
+        return later(x)
+
+    engine = ScriptedEngine([call("wrapper", x=21), "ok"])
+    conv = Conversation(engine, tools=[wrapper])
+    await conv.send("go")
+    assert conv.history[2].content == "42"
+
+
 async def test_large_results_are_truncated_with_a_marker() -> None:
     @tool
     def big() -> str:
