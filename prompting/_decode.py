@@ -111,9 +111,17 @@ def call_from_object(obj: Any, *, raw: str | None = None, call_id: str | None = 
 
 
 def json_calls(body: str) -> list[ToolCall]:
-    """Decode one or several JSON call objects (or lists of them) written one after another."""
+    """Decode one or several JSON call objects (or lists of them) written one after another.
+
+    Python-literal dicts (``{'name': 'f', 'arguments': {'a': True}}``), which Hermes-2-Pro-style models
+    write, are accepted as well; anything else that is not JSON is malformed.
+    """
+    try:
+        values = list(iter_json_values(body))
+    except MalformedCall:
+        values = [_python_literal(body)]
     calls: list[ToolCall] = []
-    for value in iter_json_values(body):
+    for value in values:
         items = value if isinstance(value, list) else [value]
         many = len(items) > 1 or isinstance(value, list)
         for item in items:
@@ -151,26 +159,38 @@ _PY_NAMES = {
 }
 
 
-def _literal(node: ast.AST) -> Any:
+def _python_literal(body: str) -> Any:
+    """The JSON error of ``body`` unless it is a Python dict/list literal (strict: no bare names)."""
+    text = body.strip()
+    try:
+        node = ast.parse(text, mode="eval").body if text[:1] in "{[" else None
+        if isinstance(node, (ast.Dict, ast.List)):
+            return _literal(node, bare_names=False)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, MalformedCall):
+        pass
+    return next(iter_json_values(body))  # raises the JSON error
+
+
+def _literal(node: ast.AST, bare_names: bool = True) -> Any:
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
-        return [_literal(item) for item in node.elts]
+        return [_literal(item, bare_names) for item in node.elts]
     if isinstance(node, ast.Dict):
         out: dict[Any, Any] = {}
         for key, value in zip(node.keys, node.values, strict=True):
             if key is None:
                 raise MalformedCall("dict unpacking (**) is not allowed in tool-call arguments")
-            k = _literal(key)
+            k = _literal(key, bare_names)
             if not isinstance(k, (str, int, float, bool)) and k is not None:
                 raise MalformedCall("dictionary keys in tool-call arguments must be strings or numbers")
-            out[k] = _literal(value)
+            out[k] = _literal(value, bare_names)
         return out
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        value = _literal(node.operand)
+        value = _literal(node.operand, bare_names)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return -value if isinstance(node.op, ast.USub) else value
-    if isinstance(node, ast.Name):
+    if isinstance(node, ast.Name) and (bare_names or node.id in _PY_NAMES):
         # No variables exist in a tool call: a bare name is a JSON-ish literal or an unquoted string
         # (``city=Paris``, which small models and some templates write).
         return _PY_NAMES.get(node.id, node.id)

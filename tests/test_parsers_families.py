@@ -56,6 +56,12 @@ CASES = {
         text="Sure!\nOne moment.",
         malformed=["invalid JSON"],
     ),
+    "hermes-2-pro-python-dict": Case(
+        "nous",
+        "<tool_call>\n{'arguments': {'symbol': 'TSLA', 'limit': -1, 'extended': True}, 'name': 'get_stock'}\n"
+        "</tool_call>",
+        calls=[("get_stock", {"symbol": "TSLA", "limit": -1, "extended": True})],
+    ),
     # -- Qwen3-Coder / Seed-OSS --------------------------------------------------------------------------
     "qwen3-coder-two-functions": Case(
         "qwen3_coder",
