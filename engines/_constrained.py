@@ -1,0 +1,536 @@
+"""Constrained tool calls: a local model that can only emit tool calls that parse and validate.
+
+Small local models fail at tool calling mostly by writing malformed calls: a wrong tool name, a missing
+required key, a string where an integer belongs, broken JSON. Grammar-constrained decoding removes that
+failure mode. On every step a grammar matcher (xgrammar) masks the logits of tokens that cannot
+continue a valid reply, so:
+
+* free text and reasoning stay free;
+* once the model opens a tool call in its family's markup (Hermes: ``<tool_call>``), the rest of the
+  call is constrained to one of the declared tools, with arguments valid against that tool's JSON
+  schema (names, required keys, types, enums, nested objects, arrays);
+* ``tool_choice`` is honoured per round: ``"auto"`` (text or calls), ``"none"`` (the call marker
+  cannot be written), ``"required"`` (the reply is one or more calls) or a tool's name (exactly one
+  call of that tool).
+
+The pieces:
+
+:class:`ToolCallConstraint`
+    Made once per tokenizer (an engine). ``logits_processor(tools, tool_choice)`` returns a fresh
+    ``transformers.LogitsProcessor`` for one ``generate`` call (matchers are stateful), or ``None``
+    when there is nothing to constrain. Compiled grammars are cached per (tool set, tool choice,
+    reasoning state) in a bounded LRU cache on the constraint, i.e. per tokenizer. Compilation happens
+    lazily on the processor's first call, which is in the engine's worker thread, not on the event loop.
+:class:`ConstrainedHuggingEngine`
+    A :class:`~hermitcrab.engines.hugging.HuggingEngine` with ``constrained=True``: it adds the
+    processor to each round's ``logits_processor`` (after any of yours). Streaming, cancellation and
+    KV reuse are the HuggingEngine's own, untouched. ``GenerationOptions(extra={"constrained": False})``
+    turns the constraint off for one round (or for a conversation, through its default options).
+
+Families covered (the engine's detected parser name chooses the grammar; :func:`constrained_formats`
+lists the names):
+
+* **Hermes / Qwen2.5 / Qwen3 / QwQ / Hermes-3 / Granite 4** (parser ``hermes`` and its aliases):
+  hermitcrab's own structural tag, ``<tool_call>\\n{"name": "<tool>", "arguments": <JSON>}\\n</tool_call>``
+  after a ``<tool_call>`` trigger. Tested end to end with a tiny model.
+* Through xgrammar's per-family ``get_model_structural_tag``, for when hermitcrab registers parsers
+  under these names (format names of ``shared/fixtures/chat_templates/MANIFEST.json``; checked: each
+  grammar accepts the call that the family's own chat template renders, under ``"auto"``,
+  ``"required"`` and a forced tool, and rejects it under ``"none"``): ``llama3_json`` (Llama 3.1/3.2
+  JSON calls), ``harmony`` (gpt-oss), ``deepseek_v3`` (DeepSeek-R1 and its distills; a required call
+  follows ``</think>`` without a newline), ``deepseek_v31``, ``deepseek_v32_dsml``, ``kimi_k2``,
+  ``qwen3_coder_xml`` (Qwen3-Coder XML parameters).
+* Not covered (xgrammar 0.2.8 has no matching grammar, or it rejects what the template renders):
+  GLM-4.6 (xgrammar's ``glm_4_7`` differs), MiniMax-M2, Mistral, pythonic, Command R, Granite 3,
+  Phi-4, functionary and the rest of the fixtures. ``ToolCallConstraint`` raises
+  :class:`~hermitcrab.errors.ConfigurationError` for them.
+
+Constraining fixes structure, not meaning: a model that does not attend to the city in the question
+will still write some other (valid) city.
+
+Known limits: JSON string length limits (``minLength``/``maxLength``) are compiled through an
+equivalent ``pattern`` (xgrammar 0.2.8 lets raw control characters into length-limited strings,
+which is invalid JSON), so such strings cannot contain escapes. ``max_whitespace`` caps runs of
+whitespace inside arguments (a random or confused model otherwise pads JSON forever).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from hermitcrab.engines.base import ToolSchema
+from hermitcrab.engines.hugging import HuggingEngine
+from hermitcrab.errors import ConfigurationError, EngineError, MissingDependencyError
+from hermitcrab.events import EngineEvent, GenerationOptions
+from hermitcrab.messages import Message
+
+__all__ = ("ConstrainedHuggingEngine", "ToolCallConstraint", "constrained_formats")
+
+_EXTRA = "pip install 'hermitcrab[constrained]'"
+
+_HERMES_FORMATS = frozenset({"hermes", "qwen", "qwen2_5", "qwen3", "qwq", "nous", "granite4"})
+"""Parser names whose calls are Hermes ``<tool_call>`` JSON (grammar built here)."""
+
+_XGRAMMAR_FORMATS: Mapping[str, str] = {
+    "llama3_json": "llama",
+    "llama3": "llama",
+    "harmony": "harmony",
+    "gpt_oss": "harmony",
+    "deepseek_v3": "deepseek_r1",
+    "deepseek_r1": "deepseek_r1",
+    "deepseek_v31": "deepseek_v3_1",
+    "deepseek_v3_1": "deepseek_v3_1",
+    "deepseek_v32_dsml": "deepseek_v3_2",
+    "deepseek_v3_2": "deepseek_v3_2",
+    "kimi_k2": "kimi",
+    "kimi": "kimi",
+    "qwen3_coder_xml": "qwen_3_coder",
+    "qwen3_coder": "qwen_3_coder",
+}
+"""Parser names (hermitcrab's, normalised) -> xgrammar's built-in structural-tag format."""
+
+_HERMES_TRIGGER = "<tool_call>"
+_HERMES_END = "}\n</tool_call>"
+_THINK_BEGIN, _THINK_END = "<think>", "</think>"
+_REASONING_TAIL_TOKENS = 16
+"""Prompt tokens decoded to see whether the generation prompt left the model inside a think block."""
+
+_LENGTH_SAFE_CHAR = r'[^\x00-\x1f"\\]'
+"""One JSON string character that needs no escape (used for length-limited strings, see the module doc)."""
+
+
+def _key(name: str) -> str:
+    """A format name normalised as the parser registry does (``qwen2.5`` == ``Qwen2_5``)."""
+    return re.sub(r"[-._\s]+", "_", name.strip().lower())
+
+
+def constrained_formats() -> list[str]:
+    """Every parser format name that :class:`ToolCallConstraint` has a grammar for, sorted."""
+    return sorted(_HERMES_FORMATS | set(_XGRAMMAR_FORMATS))
+
+
+def _import_xgrammar() -> Any:
+    try:
+        import xgrammar
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"constrained tool calls need the 'xgrammar' package, which is not installed: {_EXTRA}"
+        ) from exc
+    return xgrammar
+
+
+class ToolCallConstraint:
+    """Grammars that keep one tokenizer's tool calls valid, and the logits processors that apply them.
+
+    Args:
+        tokenizer: The model's Hugging Face tokenizer.
+        format: The tool-call format: the engine's parser name (``engine.parser.name``), e.g.
+            ``"hermes"``. See :func:`constrained_formats`.
+        vocab_size: The model's vocabulary size (its logits' width, often larger than the tokenizer's
+            because of padding). Default: the tokenizer's.
+        stop_token_ids: Tokens that end the reply (the engine's end-of-turn ids); the grammar allows
+            them wherever the reply may end. Default: the tokenizer's ``eos_token_id``.
+        max_whitespace: Longest run of whitespace allowed inside tool arguments (``None``: no limit).
+        parallel_tool_calls: Allow several calls in one reply (as OpenAI's option of that name).
+        max_cached_grammars: How many compiled grammars to keep (LRU).
+
+    Raises:
+        MissingDependencyError: xgrammar is not installed.
+        ConfigurationError: ``format`` has no grammar here, or an argument is out of range.
+    """
+
+    def __init__(
+        self,
+        tokenizer: Any,
+        format: str = "hermes",
+        *,
+        vocab_size: int | None = None,
+        stop_token_ids: Sequence[int] | None = None,
+        max_whitespace: int | None = 16,
+        parallel_tool_calls: bool = True,
+        max_cached_grammars: int = 32,
+    ) -> None:
+        name = _key(format)
+        if name not in _HERMES_FORMATS and name not in _XGRAMMAR_FORMATS:
+            raise ConfigurationError(
+                f"no tool-call grammar for the format {format!r}; constrained decoding supports "
+                f"{', '.join(constrained_formats())} (choose the engine's parser=..., or turn "
+                "constrained off)"
+            )
+        if max_whitespace is not None and max_whitespace < 1:
+            raise ConfigurationError(f"max_whitespace must be >= 1 or None, not {max_whitespace}")
+        if max_cached_grammars < 1:
+            raise ConfigurationError(f"max_cached_grammars must be >= 1, not {max_cached_grammars}")
+        xgr = _import_xgrammar()
+        self.format = name
+        self.max_whitespace = max_whitespace
+        self.parallel_tool_calls = parallel_tool_calls
+        self.max_cached_grammars = max_cached_grammars
+        self.tokenizer = tokenizer
+        self._builtin = _XGRAMMAR_FORMATS.get(name)
+        stops = sorted({int(t) for t in stop_token_ids}) if stop_token_ids else None
+        self._info = xgr.TokenizerInfo.from_huggingface(
+            tokenizer, vocab_size=vocab_size, stop_token_ids=stops
+        )
+        # Our own LRU cache below is bounded; xgrammar's compiler cache would be a second, unbounded one.
+        self._compiler = xgr.GrammarCompiler(self._info, max_threads=1, cache_enabled=False)
+        self._has_think_token = _THINK_BEGIN in tokenizer.get_vocab()
+        self._cache: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self._hits = 0
+        self._misses = 0
+
+    @property
+    def vocab_size(self) -> int:
+        """The width of the token masks (the model's vocabulary size)."""
+        return int(self._info.vocab_size)
+
+    def cache_info(self) -> dict[str, int]:
+        """Grammar-cache counters: ``hits``, ``misses`` (compilations) and ``size``."""
+        with self._lock:
+            return {"hits": self._hits, "misses": self._misses, "size": len(self._cache)}
+
+    # -- public API -------------------------------------------------------------------------------
+    def logits_processor(self, tools: Sequence[ToolSchema], tool_choice: str | None = None) -> Any:
+        """A fresh logits processor that constrains one generation, or ``None`` if nothing needs it.
+
+        ``None`` comes back for ``"auto"`` without tools. ``tool_choice`` is checked now (an unknown
+        tool name raises :class:`~hermitcrab.errors.ConfigurationError`); the grammar is compiled
+        (or taken from the cache) on the processor's first call, in the generating thread.
+        """
+        choice, _ = _normalise_choice(tools, tool_choice)
+        if choice == "auto" and not tools:
+            return None
+        return _processor_class()(self, tuple(tools), tool_choice)
+
+    def grammar(
+        self, tools: Sequence[ToolSchema], tool_choice: str | None = None, *, reasoning: str = "auto"
+    ) -> Any:
+        """The compiled grammar (``xgrammar.CompiledGrammar``) for these tools and choice, cached.
+
+        ``reasoning`` is ``"auto"`` (a reasoning block may come first) or ``"enabled"`` (the prompt
+        already opened one: the reply starts inside it).
+        """
+        key = (reasoning, str(tool_choice), json.dumps([dict(t) for t in tools], default=str))
+        with self._lock:
+            compiled = self._cache.get(key)
+            if compiled is not None:
+                self._cache.move_to_end(key)
+                self._hits += 1
+                return compiled
+            tag = self.structural_tag(tools, tool_choice, reasoning=reasoning)
+            compiled = self._compiler.compile_structural_tag(tag)
+            self._misses += 1
+            self._cache[key] = compiled
+            while len(self._cache) > self.max_cached_grammars:
+                self._cache.popitem(last=False)
+            return compiled
+
+    def structural_tag(
+        self, tools: Sequence[ToolSchema], tool_choice: str | None = None, *, reasoning: str = "auto"
+    ) -> Any:
+        """The xgrammar ``StructuralTag`` describing a valid reply (not compiled, not cached)."""
+        choice, forced = _normalise_choice(tools, tool_choice)
+        functions = [_function(t) for t in tools]
+        if forced is not None:
+            functions = [f for f in functions if f["name"] == forced]
+        if self._builtin is None:
+            return self._hermes_tag(functions, choice, reasoning)
+        return self._builtin_tag(functions, choice, forced, reasoning)
+
+    # -- grammars -------------------------------------------------------------------------------
+    def _hermes_tag(self, functions: list[dict[str, Any]], choice: str, reasoning: str) -> Any:
+        from xgrammar.structural_tag import (
+            AnyTextFormat,
+            JSONSchemaFormat,
+            OptionalFormat,
+            SequenceFormat,
+            StructuralTag,
+            TagFormat,
+            TagsWithSeparatorFormat,
+            TriggeredTagsFormat,
+        )
+
+        calls = [
+            TagFormat(
+                begin=f'{_HERMES_TRIGGER}\n{{"name": {json.dumps(f["name"])}, "arguments": ',
+                content=JSONSchemaFormat(json_schema=f["parameters"], max_whitespace_cnt=self.max_whitespace),
+                end=_HERMES_END,
+            )
+            for f in functions
+        ]
+        if choice == "none":
+            return StructuralTag(format=AnyTextFormat(excludes=[_HERMES_TRIGGER]))
+        if choice == "auto":  # free text and reasoning; a call after each trigger
+            return StructuralTag(
+                format=TriggeredTagsFormat(
+                    triggers=[_HERMES_TRIGGER], tags=calls, stop_after_first=not self.parallel_tool_calls
+                )
+            )
+        # "required" or forced: the reply is calls, after an optional reasoning block.
+        body = TagsWithSeparatorFormat(
+            tags=calls,
+            separator="\n",
+            at_least_one=True,
+            stop_after_first=choice == "forced" or not self.parallel_tool_calls,
+        )
+        think_end = [f"{_THINK_END}\n\n", f"{_THINK_END}\n", _THINK_END]
+        thought = AnyTextFormat(excludes=[_THINK_END])
+        if reasoning == "enabled":
+            prefix: Any = TagFormat(begin="", content=thought, end=think_end)
+        elif self._has_think_token:
+            prefix = OptionalFormat(content=TagFormat(begin=_THINK_BEGIN, content=thought, end=think_end))
+        else:
+            return StructuralTag(format=body)
+        return StructuralTag(format=SequenceFormat(elements=[prefix, body]))
+
+    def _builtin_tag(
+        self, functions: list[dict[str, Any]], choice: str, forced: str | None, reasoning: str
+    ) -> Any:
+        xgr = _import_xgrammar()
+        tools = [{"type": "function", "function": f} for f in functions]
+        if choice == "none" and not tools:
+            # A placeholder tool, only to learn the family's call triggers (then excluded below).
+            tools = [{"type": "function", "function": {"name": "tool", "parameters": {"type": "object"}}}]
+        xgr_choice: Any = {"type": "function", "function": {"name": forced}} if forced else choice
+        tag = xgr.get_model_structural_tag(
+            self._builtin,
+            tools=tools,
+            tool_choice="auto" if choice == "none" else xgr_choice,
+            reasoning=reasoning,
+            max_whitespace_cnt=self.max_whitespace,
+            parallel_tool_calls=self.parallel_tool_calls,
+        )
+        if choice != "none":
+            return tag
+        found, without = _without_calls(tag.format)
+        if found:
+            return tag.model_copy(update={"format": without})
+        # A closed format (harmony): without tools it has no call tags at all.
+        return xgr.get_model_structural_tag(
+            self._builtin, tools=[], tool_choice="auto", reasoning=reasoning, max_whitespace_cnt=None
+        )
+
+    def _reasoning_state(self, prompt_ids: Sequence[int]) -> str:
+        """``"enabled"`` when the prompt ends inside an open ``<think>`` block, else ``"auto"``."""
+        tail = self.tokenizer.decode(list(prompt_ids[-_REASONING_TAIL_TOKENS:]), skip_special_tokens=False)
+        return "enabled" if tail.rfind(_THINK_BEGIN) > tail.rfind(_THINK_END) else "auto"
+
+
+class ConstrainedHuggingEngine(HuggingEngine):
+    """A :class:`HuggingEngine` whose tool calls always parse and validate (grammar-constrained).
+
+    Takes every :class:`HuggingEngine` argument, plus:
+
+    Args:
+        constrained: Constrain tool calls (default). ``GenerationOptions(extra={"constrained": bool})``
+            overrides it for one round.
+        max_whitespace: Longest whitespace run inside tool arguments (see :class:`ToolCallConstraint`).
+        parallel_tool_calls: Allow several calls per reply.
+        max_cached_grammars: Compiled grammars kept (LRU).
+
+    Raises:
+        MissingDependencyError: xgrammar is not installed (``pip install 'hermitcrab[constrained]'``).
+        ConfigurationError: the model's tool-call format has no grammar (see :func:`constrained_formats`).
+    """
+
+    def __init__(
+        self,
+        model_id_or_path: str | Path,
+        *,
+        constrained: bool = True,
+        max_whitespace: int | None = 16,
+        parallel_tool_calls: bool = True,
+        max_cached_grammars: int = 32,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(model_id_or_path, **kwargs)
+        self.constrained = constrained
+        self._constraint_settings: dict[str, Any] = {
+            "max_whitespace": max_whitespace,
+            "parallel_tool_calls": parallel_tool_calls,
+            "max_cached_grammars": max_cached_grammars,
+        }
+        self._constraint: ToolCallConstraint | None = None
+        if constrained:
+            self._constraint = self._make_constraint()
+
+    @property
+    def constraint(self) -> ToolCallConstraint:
+        """The engine's :class:`ToolCallConstraint` (made on first use when ``constrained=False``)."""
+        if self._constraint is None:
+            self._constraint = self._make_constraint()
+        return self._constraint
+
+    def _make_constraint(self) -> ToolCallConstraint:
+        config = self.model.config.get_text_config(decoder=True)
+        return ToolCallConstraint(
+            self.tokenizer,
+            self.parser.name,
+            vocab_size=getattr(config, "vocab_size", None),
+            stop_token_ids=sorted(self._end_ids) or None,
+            **self._constraint_settings,
+        )
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSchema] = (),
+        options: GenerationOptions = GenerationOptions(),
+    ) -> AsyncIterator[EngineEvent]:
+        """:meth:`HuggingEngine.stream` with the round's tool calls constrained.
+
+        Returns the HuggingEngine's own stream (so closing or cancelling it behaves exactly the same).
+        An invalid ``tool_choice`` raises :class:`~hermitcrab.errors.ConfigurationError` here.
+        """
+        return super().stream(messages, tools=tools, options=self.constrain_options(tools, options))
+
+    def constrain_options(self, tools: Sequence[ToolSchema], options: GenerationOptions) -> GenerationOptions:
+        """``options`` with the constraint's logits processor added for one round (after any others)."""
+        extra = dict(options.extra)
+        enabled = bool(extra.pop("constrained", self.constrained))
+        processor = self.constraint.logits_processor(tools, options.tool_choice) if enabled else None
+        if processor is not None:
+            from transformers import LogitsProcessorList
+
+            others = extra.get("logits_processor", self.generation_kwargs.get("logits_processor")) or []
+            extra["logits_processor"] = LogitsProcessorList([*others, processor])
+        if extra == dict(options.extra):
+            return options
+        return replace(options, extra=extra)
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+def _normalise_choice(tools: Sequence[ToolSchema], tool_choice: str | None) -> tuple[str, str | None]:
+    """``("auto" | "none" | "required" | "forced", forced tool name or None)``; raises when invalid."""
+    if tool_choice is None or tool_choice == "auto":
+        return "auto", None
+    if tool_choice in ("none", "required"):
+        if tool_choice == "required" and not tools:
+            raise ConfigurationError("tool_choice='required' needs at least one tool, but none were given")
+        return tool_choice, None
+    names = [_function(t)["name"] for t in tools]
+    if isinstance(tool_choice, str) and tool_choice in names:
+        return "forced", tool_choice
+    raise ConfigurationError(
+        f"tool_choice must be 'auto', 'none', 'required' or the name of a declared tool "
+        f"({', '.join(names) or 'no tools declared'}), not {tool_choice!r}"
+    )
+
+
+def _function(tool: ToolSchema) -> dict[str, Any]:
+    """``{"name", "parameters"}`` of an OpenAI-shaped tool, with a schema xgrammar compiles faithfully."""
+    function = tool.get("function", tool)
+    name = function.get("name")
+    if not isinstance(name, str) or not name:
+        raise ConfigurationError(f"a tool schema has no function name: {dict(tool)!r}")
+    parameters = function.get("parameters") or {"type": "object"}
+    return {"name": name, "parameters": _length_safe(parameters)}
+
+
+def _length_safe(schema: Any) -> Any:
+    """A copy of ``schema`` where length-limited plain strings are limited by an equivalent ``pattern``.
+
+    xgrammar 0.2.8 compiles ``maxLength``/``minLength`` strings to "any character but quote,
+    backslash and newline", so raw control characters (invalid JSON) get through; a pattern of
+    characters that need no escaping keeps the output valid JSON with the same length limits.
+    """
+    if isinstance(schema, list):
+        return [_length_safe(s) for s in schema]
+    if not isinstance(schema, Mapping):
+        return schema
+    out = {k: _length_safe(v) for k, v in schema.items()}
+    plain = not any(k in out for k in ("pattern", "format", "enum", "const"))
+    limited = "minLength" in out or "maxLength" in out
+    if plain and limited and out.get("type") == "string":
+        low = int(out.get("minLength", 0))
+        high = out.pop("maxLength", None)
+        out.pop("minLength", None)  # carried by the pattern (xgrammar ignores them next to one)
+        out["pattern"] = f"^{_LENGTH_SAFE_CHAR}{{{low},{'' if high is None else int(high)}}}$"
+    return out
+
+
+def _without_calls(node: Any) -> tuple[bool, Any]:
+    """Replace each triggered-call region in a structural-tag format with text that cannot trigger it."""
+    from pydantic import BaseModel
+    from xgrammar.structural_tag import AnyTextFormat, TriggeredTagsFormat
+
+    if isinstance(node, TriggeredTagsFormat):
+        return True, AnyTextFormat(excludes=[*node.excludes, *node.triggers])
+    if isinstance(node, list):
+        results = [_without_calls(item) for item in node]
+        return any(found for found, _ in results), [item for _, item in results]
+    if isinstance(node, BaseModel):
+        found_any = False
+        updates: dict[str, Any] = {}
+        for name in type(node).model_fields:
+            found, value = _without_calls(getattr(node, name))
+            if found:
+                found_any = True
+                updates[name] = value
+        return found_any, node.model_copy(update=updates) if found_any else node
+    return False, node
+
+
+@functools.lru_cache(maxsize=1)
+def _processor_class() -> type:
+    """The grammar logits processor class (built on first use: it needs transformers and xgrammar)."""
+    import torch
+    from transformers import LogitsProcessor
+
+    xgr = _import_xgrammar()
+
+    class GrammarLogitsProcessor(LogitsProcessor):
+        """Masks the logits of tokens the grammar forbids, one matcher per sequence in the batch.
+
+        Single use: each ``generate`` call needs a new one (the matchers follow that generation).
+        The grammar is compiled, or taken from the constraint's cache, on the first call.
+        """
+
+        def __init__(
+            self, constraint: ToolCallConstraint, tools: tuple[ToolSchema, ...], choice: Any
+        ) -> None:
+            self.constraint = constraint
+            self.tools = tools
+            self.tool_choice = choice
+            self._matchers: list[Any] | None = None
+            self._bitmask: Any = None
+
+        def __call__(self, input_ids: Any, scores: Any) -> Any:
+            if self._matchers is None:
+                reasoning = self.constraint._reasoning_state(input_ids[0].tolist())
+                grammar = self.constraint.grammar(self.tools, self.tool_choice, reasoning=reasoning)
+                self._matchers = [xgr.GrammarMatcher(grammar) for _ in range(input_ids.shape[0])]
+                self._bitmask = xgr.allocate_token_bitmask(len(self._matchers), self.constraint.vocab_size)
+            else:
+                for row, matcher in enumerate(self._matchers):
+                    if matcher.is_terminated():
+                        continue
+                    token = int(input_ids[row, -1])
+                    if not matcher.accept_token(token):
+                        raise EngineError(
+                            f"token {token} was generated against the tool-call grammar: a logits "
+                            "processor that runs after the constraint (or a forced token) overrode it"
+                        )
+            for row, matcher in enumerate(self._matchers):
+                if not matcher.is_terminated():
+                    matcher.fill_next_token_bitmask(self._bitmask, row)
+            bitmask = self._bitmask if scores.device.type == "cpu" else self._bitmask.to(scores.device)
+            xgr.apply_token_bitmask_inplace(scores, bitmask, vocab_size=self.constraint.vocab_size)
+            if bool(torch.isneginf(scores).all(dim=-1).any()):
+                raise EngineError(
+                    "every token was ruled out: a logits processor that runs before the constraint "
+                    "(a forced token, a bias of -inf) disagrees with the tool-call grammar"
+                )
+            return scores
+
+    return GrammarLogitsProcessor
