@@ -506,27 +506,29 @@ def _processor_class() -> type:
             self._bitmask: Any = None
 
         def __call__(self, input_ids: Any, scores: Any) -> Any:
-            if self._matchers is None:
+            matchers = self._matchers
+            if matchers is None:  # the prompt: compile (or fetch) the grammar, start the matchers
                 reasoning = self.constraint._reasoning_state(input_ids[0].tolist())
                 grammar = self.constraint.grammar(self.tools, self.tool_choice, reasoning=reasoning)
-                self._matchers = [xgr.GrammarMatcher(grammar) for _ in range(input_ids.shape[0])]
-                self._bitmask = xgr.allocate_token_bitmask(len(self._matchers), self.constraint.vocab_size)
-            else:
-                for row, matcher in enumerate(self._matchers):
-                    if matcher.is_terminated():
-                        continue
-                    token = int(input_ids[row, -1])
-                    if not matcher.accept_token(token):
+                matchers = self._matchers = [xgr.GrammarMatcher(grammar) for _ in range(input_ids.shape[0])]
+                self._bitmask = xgr.allocate_token_bitmask(len(matchers), self.constraint.vocab_size)
+            else:  # the token sampled last step
+                for matcher, token in zip(matchers, input_ids[:, -1].tolist(), strict=True):
+                    if not matcher.is_terminated() and not matcher.accept_token(token):
                         raise EngineError(
                             f"token {token} was generated against the tool-call grammar: a logits "
                             "processor that runs after the constraint (or a forced token) overrode it"
                         )
-            for row, matcher in enumerate(self._matchers):
+            for row, matcher in enumerate(matchers):
                 if not matcher.is_terminated():
                     matcher.fill_next_token_bitmask(self._bitmask, row)
-            bitmask = self._bitmask if scores.device.type == "cpu" else self._bitmask.to(scores.device)
-            xgr.apply_token_bitmask_inplace(scores, bitmask, vocab_size=self.constraint.vocab_size)
-            if bool(torch.isneginf(scores).all(dim=-1).any()):
+            vocab = self.constraint.vocab_size
+            if scores.device.type == "cpu" and scores.dtype == torch.float32:
+                xgr.apply_token_bitmask_inplace(scores, self._bitmask, vocab_size=vocab, backend="cpu")
+            else:
+                xgr.apply_token_bitmask_inplace(scores, self._bitmask.to(scores.device), vocab_size=vocab)
+            best = scores.max() if scores.shape[0] == 1 else scores.amax(dim=-1).min()
+            if best.item() == float("-inf"):
                 raise EngineError(
                     "every token was ruled out: a logits processor that runs before the constraint "
                     "(a forced token, a bias of -inf) disagrees with the tool-call grammar"
