@@ -300,6 +300,47 @@ async def test_invalid_tool_choice_is_a_configuration_error(engine: ConstrainedH
         engine.stream(PROMPT, tools=[], options=GenerationOptions(tool_choice="required"))
 
 
+DEMO_MODEL = Path(__file__).resolve().parents[1] / "examples" / "demo_model" / "model"
+
+
+@pytest.mark.skipif(
+    not (DEMO_MODEL / "config.json").exists(), reason="the demo model has not been trained yet"
+)
+def test_demo_model_with_constraint_makes_only_valid_calls() -> None:
+    import importlib.util
+
+    # examples/demo_model/data.py: held-out prompts and the example bots' real tools (a unique module
+    # name, so that no other test's `data` module is shadowed)
+    spec = importlib.util.spec_from_file_location("_demo_model_data", DEMO_MODEL.parent / "data.py")
+    assert spec is not None and spec.loader is not None
+    data = sys.modules.get(spec.name) or importlib.util.module_from_spec(spec)
+    if spec.name not in sys.modules:
+        sys.modules[spec.name] = data  # dataclasses look their module up while the file runs
+        spec.loader.exec_module(data)
+    engine = ConstrainedHuggingEngine(DEMO_MODEL)
+
+    async def first_replies() -> list[tuple[Any, Completion]]:
+        out = []
+        for sample in data.eval_prompts(per_kind=2):
+            options = GenerationOptions(max_new_tokens=96)
+            out.append(
+                (
+                    sample,
+                    await engine.generate(sample.messages, tools=sample.toolset.schemas, options=options),
+                )
+            )
+        return out
+
+    calls = 0
+    for sample, completion in anyio.run(first_replies):
+        tools = {t.name: t for t in sample.toolset.tools}
+        for call in completion.message.tool_calls:
+            calls += 1
+            assert call.error is None, call.raw
+            tools[call.name].validate(call.arguments)  # raises on invalid arguments
+    assert calls >= 5
+
+
 # -- grammars, without generating ---------------------------------------------------------------------
 def _accepts(
     constraint: ToolCallConstraint, text: str, tools: Any, choice: str | None = None, **kw: Any
