@@ -40,12 +40,16 @@ that add up to it exactly, whatever the tokenizer does at the boundaries.
 caches per message): the message is rendered after a short *anchor* history that puts it in its
 steady-state position, and only its own tokens are counted. A pipeline is *additive* when
 ``prompt_len(fixed + history) == prompt_len(fixed) + sum(message_len(m) for m in history)``; then
-trimming needs no re-rendering at all. The presets are built to be additive: separators that sit between
-two turns are owned by the turn whose presence they depend on (``wrap(..., owner="previous"|"next")``),
-and a run of tool results merged into one turn has its wrapper owned by the assistant message that made
-the calls. Whether a tokenizer merges characters across a boundary (a trailing space with the next word)
-can still make a count depend on its neighbour; conversations verify the chosen prompt with the exact
-``prompt_len`` and fall back to a binary search, so trimming stays correct either way.
+trimming needs no re-rendering at all. Ownership is chosen to make that hold: markers that exist because
+of a neighbour are owned by it (``wrap(..., owner="previous"|"next")``: Llama 2's ``<s>[INST] ...
+[/INST]`` around a user turn belongs to the assistant turn before it, so folding the system prompt into
+the first user turn costs nothing extra), and a run of tool results merged into one turn has its wrapper
+and separators owned by the assistant message whose calls it answers
+(``merge_consecutive(..., sep_owner="previous")``). ChatML is exactly additive. Llama 2 and Vicuna put
+different text before the first turn after the system prompt (``<</SYS>>\n\n``, a space) than before
+later turns (``[INST] ``, ``</s>``), so with some tokenizers that one turn's count differs by a token or
+two; every other message is exact. Conversations verify the chosen prompt with the exact ``prompt_len``
+and fall back to a binary search (O(log n) renders), so trimming stays correct either way.
 
 The generation prefix is format overhead (owner ``None``): ``prompt_len([])`` is the cost of an empty
 prompt and includes it.
@@ -71,6 +75,7 @@ __all__ = (
     "RenderedPrompt",
     "Step",
     "Turn",
+    "VICUNA_SYSTEM",
     "chatml_pipeline",
     "hermes_tool_call",
     "hermes_tools_block",
