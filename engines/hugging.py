@@ -8,12 +8,13 @@ How a round runs (``stream``):
    cache and crops it to the common token prefix, and calls ``model.generate`` with a streamer and a
    stopping criterion.
 3. The streamer detokenizes incrementally, cuts at stop strings, feeds a fresh tool-call parser and
-   hands the parser's events to the loop through a bounded anyio memory stream (``anyio.from_thread``
-   with the loop's token): a slow consumer slows generation down instead of buffering without bound.
-4. Between yields the generator only awaits ``receive()``; it never holds a task group or cancel scope
+   hands the parser's events to the loop through a bounded channel (``_hf_channel``): the worker
+   never waits for the loop (a blocking ``anyio.from_thread`` call per token cost a loop iteration
+   per token), but a slow consumer still slows generation down instead of buffering without bound.
+4. Between yields the generator only awaits the channel; it never holds a task group or cancel scope
    open across a ``yield``, so breaking out of ``async for``, cancelling the task or ``aclose()`` are
    safe under asyncio and trio. Its ``finally`` sets the stop event (``generate`` ends at the next
-   token), closes the stream and waits, shielded, for the thread to end, then frees the limiter.
+   token), closes the channel and waits, shielded, for the thread to end, then frees the limiter.
 
 Subclass hooks, as kani users expect: :meth:`HuggingEngine.build_prompt` (messages and tools to prompt
 text), :meth:`HuggingEngine.prompt_ids` (text to token ids), :meth:`HuggingEngine.message_len`.
@@ -31,11 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import anyio.from_thread
-import anyio.lowlevel
 import anyio.to_thread
 
 from hermitcrab.engines._hf_cache import CacheEntry, SessionCacheStore
+from hermitcrab.engines._hf_channel import ThreadToLoopChannel
 from hermitcrab.engines._hf_stream import make_streamer_classes
 from hermitcrab.engines.base import Engine, ToolSchema, completion_from_events
 from hermitcrab.errors import (
@@ -77,11 +77,11 @@ class _Round:
     tools: Sequence[ToolSchema]
     options: GenerationOptions
     parser: ToolCallParser
-    send: Any
-    token: Any
+    channel: ThreadToLoopChannel[tuple[str, Any]]
     stop: threading.Event = field(default_factory=threading.Event)
-    done: threading.Event = field(default_factory=threading.Event)
-    consumer_gone: bool = False
+    """Set to end ``generate`` at its next token (cancellation, stop string, closed engine)."""
+    finished: anyio.Event = field(default_factory=anyio.Event)
+    """Set (on the loop) when the worker thread is done with the model."""
 
 
 class HuggingEngine(Engine):
@@ -410,14 +410,12 @@ class HuggingEngine(Engine):
         token and waits for the worker thread to end.
         """
         self._check_open()
-        send, receive = anyio.create_memory_object_stream[tuple[str, Any]](self._stream_buffer)
         job = _Round(
             messages=tuple(messages),
             tools=tuple(tools),
             options=options,
             parser=self.parser.clone(),
-            send=send,
-            token=anyio.lowlevel.current_token(),
+            channel=ThreadToLoopChannel(self._stream_buffer),
         )
         thread: threading.Thread | None = None
         events: list[EngineEvent] = []
@@ -425,10 +423,11 @@ class HuggingEngine(Engine):
         try:
             self._check_open()
             self._rounds.add(job)
-            thread = threading.Thread(target=self._work, args=(job,), name="hermitcrab-generate", daemon=True)
-            thread.start()
-            async with receive:
-                async for kind, payload in receive:
+            worker = threading.Thread(target=self._work, args=(job,), name="hermitcrab-generate", daemon=True)
+            worker.start()
+            thread = worker
+            while True:
+                for kind, payload in await job.channel.get_batch():
                     if kind == "events":
                         for event in payload:
                             events.append(event)
@@ -439,15 +438,16 @@ class HuggingEngine(Engine):
                         usage, finish_reason = payload
                         yield completion_from_events(events, usage, finish_reason)
                         return
-            raise EngineError("the generation thread ended without a result")  # pragma: no cover
         finally:
+            # Stop generate at its next token, unblock the worker, and wait (shielded) until the
+            # thread has finished with the model before anyone else may use it.
             job.stop.set()
-            job.consumer_gone = True
-            with anyio.CancelScope(shield=True):
-                await receive.aclose()
-                if thread is not None and not job.done.is_set():
-                    await anyio.to_thread.run_sync(job.done.wait)
-                send.close()
+            job.channel.close()
+            if thread is not None:
+                with anyio.CancelScope(shield=True):
+                    await job.finished.wait()
+                # The worker's last act was to schedule `finished.set`: it is returning now.
+                thread.join(timeout=1.0)
             self._rounds.discard(job)
             self._limiter.release_on_behalf_of(job)
 
@@ -461,22 +461,12 @@ class HuggingEngine(Engine):
                 exc = _engine_error(exc)
             self._emit(job, ("error", exc))
         finally:
-            job.done.set()
+            job.channel.call_soon(job.finished.set)
 
     def _emit(self, job: _Round, item: tuple[str, Any]) -> None:
-        """Hand an item to the loop (worker thread). Blocks while the buffer is full (backpressure)."""
-        if job.consumer_gone:
-            job.stop.set()
-            return
-        try:
-            anyio.from_thread.run_sync(job.send.send_nowait, item, token=job.token)
-        except anyio.WouldBlock:
-            try:
-                anyio.from_thread.run(job.send.send, item, token=job.token)
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError, RuntimeError):
-                job.stop.set()
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError, RuntimeError):
-            # The consumer went away (or its event loop ended): stop generating.
+        """Hand an item to the loop (worker thread). Blocks while the buffer is full (backpressure);
+        if the consumer has gone, stops the generation instead."""
+        if not job.channel.put(item):
             job.stop.set()
 
     def _generate_blocking(self, job: _Round) -> tuple[Usage, str]:

@@ -1,11 +1,14 @@
 """The HuggingEngine's streaming helpers, property-tested on a real tiny tokenizer: incremental
 detokenization never splits a character and adds up to the full decode; stop strings cut exactly,
-for any chunking; the session cache store stays bounded and honours releases."""
+for any chunking; the thread-to-loop channel keeps order and applies backpressure; the session cache
+store stays bounded and honours releases."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+import anyio
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,10 +17,12 @@ pytest.importorskip("transformers")
 
 import itertools
 
+import anyio.lowlevel
 from tiny_models import BASE_TEXT, build_tiny_chat_model
 from transformers import AutoTokenizer
 
 from hermitcrab.engines._hf_cache import CacheEntry, SessionCacheStore, common_prefix_len
+from hermitcrab.engines._hf_channel import ThreadToLoopChannel
 from hermitcrab.engines._hf_stream import IncrementalDetokenizer, StopStringFilter
 
 ALPHABET = st.sampled_from(
@@ -143,3 +148,43 @@ def test_tiny_tokenizer_path_is_reused(tmp_path: Path) -> None:
     again = build_tiny_chat_model(tmp_path / "m")
     assert path == again
     assert (path / "tokenizer.json").is_file()
+
+
+@pytest.mark.anyio
+async def test_channel_keeps_order_applies_backpressure_and_stops_a_producer_when_closed() -> None:
+    channel: ThreadToLoopChannel[int] = ThreadToLoopChannel(capacity=2)
+    high_water = 0
+    refused_at: list[int] = []
+
+    def produce() -> None:
+        nonlocal high_water
+        for i in range(1000):
+            if not channel.put(i):
+                refused_at.append(i)
+                return
+            high_water = max(high_water, len(channel._items))
+
+    thread = threading.Thread(target=produce)
+    thread.start()
+    received: list[int] = []
+    while len(received) < 100:
+        received += await channel.get_batch()
+        await anyio.lowlevel.checkpoint()
+    channel.close()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert received == list(range(len(received)))
+    assert high_water <= 2
+    assert len(refused_at) == 1
+    assert refused_at[0] >= 100
+
+
+@pytest.mark.anyio
+async def test_channel_get_batch_ends_after_close_and_drain() -> None:
+    channel: ThreadToLoopChannel[str] = ThreadToLoopChannel(capacity=4)
+    thread = threading.Thread(target=lambda: (channel.put("a"), channel.put("b"), channel.close()))
+    thread.start()
+    thread.join()
+    assert await channel.get_batch() == ["a", "b"]
+    with pytest.raises(anyio.EndOfStream):
+        await channel.get_batch()
