@@ -18,7 +18,8 @@ from hermitcrab.events import *  # noqa: F403
 from hermitcrab.events import __all__ as _events_all
 from hermitcrab.messages import *  # noqa: F403
 from hermitcrab.messages import __all__ as _messages_all
-from hermitcrab.runtime import Conversation
+from hermitcrab.prompting import PromptPipeline
+from hermitcrab.runtime import Conversation, RoundStream
 from hermitcrab.tools import Tool, tool
 
 if TYPE_CHECKING:
@@ -33,6 +34,8 @@ __all__ = (
     "Hang",
     "HuggingEngine",
     "OpenAIEngine",
+    "PromptPipeline",
+    "RoundStream",
     "ScriptedEngine",
     "Tool",
     "tool",

@@ -60,9 +60,37 @@ from hermitcrab.prompting.parsers import (
     SeedOSSParser,
     XLAMParser,
 )
+from hermitcrab.prompting.pipeline import (
+    VICUNA_SYSTEM,
+    Piece,
+    PromptCounts,
+    PromptPipeline,
+    RenderContext,
+    RenderedPrompt,
+    Step,
+    Turn,
+    chatml_pipeline,
+    hermes_tool_call,
+    hermes_tools_block,
+    llama2_pipeline,
+    vicuna_pipeline,
+)
 from hermitcrab.prompting.registry import get_parser, parser_names, register_parser, resolve_parser
 
 __all__ = (
+    "VICUNA_SYSTEM",
+    "Piece",
+    "PromptCounts",
+    "PromptPipeline",
+    "RenderContext",
+    "RenderedPrompt",
+    "Step",
+    "Turn",
+    "chatml_pipeline",
+    "hermes_tool_call",
+    "hermes_tools_block",
+    "llama2_pipeline",
+    "vicuna_pipeline",
     "ApertusParser",
     "Block",
     "CommandR7BParser",
