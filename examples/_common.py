@@ -1,0 +1,106 @@
+"""What the example bots share: the command line, loading a model, and printing a streamed round.
+
+Not part of the library: a helper for the scripts in this folder. Each bot runs on the shipped demo
+model by default (``examples/demo_model/model``, trained by ``examples/demo_model/train.py``) and on
+any Hugging Face chat model with ``--model``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hermitcrab import (
+    Conversation,
+    Engine,
+    HuggingEngine,
+    MessageEvent,
+    TextDelta,
+    Tool,
+    ToolCall,
+    ToolCallEvent,
+    ToolResultEvent,
+)
+
+__all__ = ("DEMO_MODEL", "Transcript", "ask", "bot_arguments", "load_engine", "run_bot")
+
+DEMO_MODEL = Path(__file__).resolve().parent / "demo_model" / "model"
+"""The tiny tool-calling model trained for these examples (a few MB, loads in well under a second)."""
+
+
+@dataclass
+class Transcript:
+    """What happened in one round: the tool calls with their results, and the final answer."""
+
+    calls: list[ToolCall] = field(default_factory=list)
+    results: list[str] = field(default_factory=list)
+    answer: str = ""
+
+
+def bot_arguments(doc: str | None, question: str) -> argparse.Namespace:
+    """Parse a bot's command line: an optional question, ``--model`` and ``--load-in-4bit``."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("question", nargs="?", default=question, help=f"what to ask (default: {question!r})")
+    parser.add_argument("--model", help="a Hugging Face model id or local folder (default: the demo model)")
+    parser.add_argument(
+        "--load-in-4bit", action="store_true", help="quantize the model to 4 bits at load time"
+    )
+    return parser.parse_args()
+
+
+def load_engine(
+    model: str | None = None, *, load_in_4bit: bool = False, verbose: bool = True
+) -> HuggingEngine:
+    """A :class:`HuggingEngine` for ``model``, or for the shipped demo model when ``model`` is None."""
+    path = str(model or DEMO_MODEL)
+    if verbose:
+        print(f"(loading {'the demo model' if model is None else path}...)", flush=True)
+    started = time.perf_counter()
+    engine = HuggingEngine(path, load_in_4bit=load_in_4bit)
+    if verbose:
+        print(f"(loaded in {time.perf_counter() - started:.2f} s)\n", flush=True)
+    return engine
+
+
+async def ask(
+    engine: Engine,
+    question: str,
+    *,
+    system: str | None,
+    tools: Sequence[Tool[..., Any]],
+    echo: bool = True,
+) -> Transcript:
+    """Run one round of a fresh conversation, printing it as it streams when ``echo`` is true."""
+    transcript = Transcript()
+
+    def show(text: str) -> None:
+        if echo:
+            print(text, end="", flush=True)
+
+    async with Conversation(engine, system=system, tools=tools) as conv:
+        show(f"user> {question}\nbot> ")
+        async for event in conv.stream(question):
+            if isinstance(event, TextDelta):
+                show(event.text)
+            elif isinstance(event, ToolCallEvent):
+                transcript.calls.append(event.call)
+                arguments = json.dumps(event.call.arguments, ensure_ascii=False)
+                show(f"\n  [tool call] {event.call.name}({arguments})")
+            elif isinstance(event, ToolResultEvent):
+                transcript.results.append(event.message.text)
+                show(f"\n  [tool result] {event.message.text}\nbot> ")
+            elif isinstance(event, MessageEvent) and event.message.role == "assistant":
+                transcript.answer = event.message.text  # the last one is the final answer
+        show(f"\n\n(tokens: {conv.usage.prompt_tokens} prompt, {conv.usage.completion_tokens} generated)\n")
+    return transcript
+
+
+async def run_bot(args: argparse.Namespace, system: str, tools: Sequence[Tool[..., Any]]) -> Transcript:
+    """Load the model named on the command line (or the demo model) and ask the question once."""
+    async with load_engine(args.model, load_in_4bit=args.load_in_4bit) as engine:
+        return await ask(engine, args.question, system=system, tools=tools)

@@ -1,0 +1,702 @@
+"""Synthetic tool-calling conversations for the demo model, built from the example bots' real tools.
+
+Every conversation is made of :class:`hermitcrab.Message` objects: a system prompt and tool set taken
+from one example bot (``weather_bot``, ``calculator_bot``) or no tools at all, a user request from a
+phrasing template, the assistant's Hermes ``<tool_call>``, the result of *really calling the tool*
+(so results read exactly as the runtime will show them), and a final answer that quotes the result.
+
+Held-out material never appears in training: phrasing templates (``split="eval"``), cities and note
+words (``entities="unseen"``). Everything is driven by a ``random.Random`` seed, so a seed gives the
+same conversations on any machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from hermitcrab import Message, Tool, ToolCall
+
+_EXAMPLES = Path(__file__).resolve().parent.parent
+if str(_EXAMPLES) not in sys.path:
+    sys.path.insert(0, str(_EXAMPLES))
+
+import calculator_bot  # noqa: E402
+import weather_bot  # noqa: E402
+
+__all__ = (
+    "TOOLSETS",
+    "Sample",
+    "Toolset",
+    "copy_sample",
+    "eval_prompts",
+    "generate",
+    "render_chatml",
+)
+
+Split = Literal["train", "eval"]
+
+
+@dataclass(frozen=True)
+class Toolset:
+    """One bot's system prompt and tools, as the example scripts use them."""
+
+    name: str
+    system: str | None
+    tools: tuple[Tool[..., Any], ...]
+
+    @property
+    def schemas(self) -> list[dict[str, Any]]:
+        return [t.schema() for t in self.tools]
+
+
+TOOLSETS: dict[str, Toolset] = {
+    "weather": Toolset("weather", weather_bot.SYSTEM, tuple(weather_bot.TOOLS)),
+    "calculator": Toolset("calculator", calculator_bot.SYSTEM, tuple(calculator_bot.TOOLS)),
+    "none": Toolset("none", "You are a helpful assistant.", ()),
+}
+
+
+@dataclass
+class Sample:
+    """One conversation plus what an evaluation needs to know about its last user turn."""
+
+    toolset: Toolset
+    messages: list[Message]
+    prompt: str
+    """The last user message."""
+    tool: str | None
+    """The tool the last turn should call, or ``None`` for a direct answer."""
+    arguments: dict[str, Any] = field(default_factory=dict)
+    seen: bool = True
+    """Whether the entity in the prompt (city, note words) was in the training lists."""
+    kind: str = ""
+
+
+# -- entities ------------------------------------------------------------------------------------
+_CITIES_TRAIN = """\
+Lisbon Oslo Tokyo Paris London Berlin Madrid Rome Vienna Prague Warsaw Dublin Athens Cairo Nairobi
+Lagos Accra Dakar Tunis Algiers Casablanca Johannesburg Durban Kampala Addis_Ababa Khartoum Lima
+Quito Bogota Caracas Santiago Montevideo Asuncion La_Paz Havana Kingston Panama Mexico_City
+Guadalajara Monterrey Toronto Montreal Vancouver Calgary Ottawa Chicago Boston Seattle Denver Dallas
+Houston Miami Atlanta Phoenix Detroit Portland Austin Nashville Memphis New_York Los_Angeles
+San_Francisco San_Diego Las_Vegas New_Orleans Anchorage Honolulu Sydney Melbourne Perth Brisbane
+Adelaide Auckland Wellington Jakarta Manila Bangkok Hanoi Seoul Busan Osaka Kyoto Beijing Shanghai
+Shenzhen Taipei Hong_Kong Singapore Kuala_Lumpur Mumbai Delhi Chennai Kolkata Karachi Lahore Dhaka
+Kathmandu Colombo Tehran Baghdad Riyadh Dubai Doha Amman Beirut Istanbul Ankara Tbilisi Yerevan Baku
+Tashkent Almaty Moscow Kyiv Minsk Riga Vilnius Tallinn Helsinki Stockholm Copenhagen Bergen
+Reykjavik Edinburgh Glasgow Manchester Liverpool Cardiff Belfast Amsterdam Rotterdam Brussels
+Antwerp Zurich Geneva Bern Munich Hamburg Frankfurt Cologne Milan Naples Turin Venice Florence
+Barcelona Valencia Seville Bilbao Porto Marseille Lyon Nice Bordeaux Toulouse Budapest Bucharest
+Sofia Belgrade Zagreb Ljubljana Sarajevo Skopje Tirana Krakow Gdansk Bratislava Salzburg Luxembourg
+Monaco Valletta Nicosia Rabat Tangier Marrakesh Windhoek Harare Lusaka Maputo Luanda Kinshasa Abuja
+Bamako Brasilia Recife Salvador Manaus Cordoba Rosario Medellin Cali Cusco Arequipa Halifax Winnipeg
+Quebec Sacramento Orlando Tampa Pittsburgh Cleveland Baltimore Buffalo Omaha Tulsa Boise Tucson
+Fresno Raleigh Richmond Savannah Charleston Minneapolis Milwaukee Hobart Darwin Cairns Fiji Suva
+Apia Nadi Guam
+""".split()  # noqa: SIM905
+
+_CITIES_UNSEEN = """\
+Lyons Innsbruck Graz Leipzig Dresden Hanover Nuremberg Stuttgart Bremen Utrecht Eindhoven Ghent
+Bruges Lausanne Basel Bologna Genoa Palermo Verona Malaga Granada Zaragoza Coimbra Nantes Lille
+Strasbourg Aarhus Uppsala Tampere Trondheim Poznan Wroclaw Brno Debrecen Cluj Varna Split Dubrovnik
+Thessaloniki Izmir Antalya Haifa Alexandria Luxor Mombasa Kigali Arusha Zanzibar Kumasi Ibadan
+Ouagadougou Niamey Gaborone Blantyre Durango Oaxaca Puebla Cancun Tijuana Merida Valparaiso Mendoza
+Barranquilla Cartagena Guayaquil Trujillo Belem Fortaleza Curitiba Edmonton Victoria Regina
+Saskatoon Spokane Tacoma Albuquerque El_Paso Louisville Cincinnati Columbus Indianapolis Madison
+Hartford Providence Burlington Wichita Lincoln Fargo Sapporo Nagoya Fukuoka Sendai Incheon Daegu
+Chengdu Wuhan Xiamen Harbin Hue Danang Cebu Davao Penang Medan Surabaya Chiang_Mai Pune Jaipur Agra
+Goa Mysore Kandy Chittagong Pokhara Shiraz Isfahan Muscat Jeddah Aqaba Samarkand Bishkek Odesa Lviv
+Kharkiv Kaunas Tartu Turku Gothenburg Malmo Stavanger Akureyri Aberdeen Bristol Leeds Galway Cork
+Canberra Geelong Townsville Dunedin Christchurch Nelson Rotorua
+""".split()  # noqa: SIM905
+
+# Held out for evaluation only, together with _CITIES_UNSEEN: the model never sees these strings.
+CITIES_TRAIN: tuple[str, ...] = tuple(c.replace("_", " ") for c in _CITIES_TRAIN)
+CITIES_UNSEEN: tuple[str, ...] = tuple(c.replace("_", " ") for c in _CITIES_UNSEEN if c not in _CITIES_TRAIN)
+
+_SYLLABLES = """\
+ba be bi bo bu ka ke ki ko ku la le li lo lu ma me mi mo mu na ne ni no nu ra re ri ro ru sa se si
+so su ta te ti to tu va ve vi vo za zo an en in on ar er ir or el il ol as es is os ul um ax ex ix
+yo ya wa wi dra tri gro ste pla kru bri fen gal hol mar nor ost pel rin sal tor val wen zan
+""".split()  # noqa: SIM905
+
+
+def made_up_name(rng: random.Random) -> str:
+    """A random place-like name ("Korvali", "Port Benu"): training-only, so copying beats memorising."""
+
+    def word() -> str:
+        text = "".join(rng.choice(_SYLLABLES) for _ in range(rng.choice((2, 2, 3, 3, 4))))
+        return text[0].upper() + text[1:]
+
+    roll = rng.random()
+    if roll < 0.12:
+        return f"{rng.choice(('Port', 'San', 'New', 'Saint', 'El', 'Las', 'Fort', 'Lake'))} {word()}"
+    if roll < 0.18:
+        return f"{word()} {word()}"
+    return word()
+
+
+# Note texts: "<verb> <object> <when>". Unseen notes draw objects and times from held-out lists.
+_NOTE_VERBS = (
+    "buy",
+    "call",
+    "email",
+    "pay",
+    "book",
+    "fix",
+    "clean",
+    "check",
+    "send",
+    "pick up",
+    "return",
+    "cancel",
+    "water",
+    "feed",
+    "visit",
+    "print",
+    "renew",
+    "order",
+    "wash",
+    "pack",
+)
+_NOTE_VERBS_UNSEEN = ("bake", "repair", "collect", "paint", "sell", "recharge", "sweep", "iron")
+_NOTE_OBJECTS = (
+    "milk",
+    "bread",
+    "the plumber",
+    "mom",
+    "the rent",
+    "a table for two",
+    "the bike",
+    "the kitchen",
+    "the tyres",
+    "the invoice",
+    "the parcel",
+    "the library books",
+    "the gym membership",
+    "the plants",
+    "the cat",
+    "grandma",
+    "the tickets",
+    "my passport",
+    "new shoes",
+    "the car",
+    "the dentist",
+    "eggs",
+    "the electricity bill",
+    "the report",
+    "coffee beans",
+    "the boss",
+    "the windows",
+    "the laundry",
+    "a birthday card",
+    "the hotel",
+    "batteries",
+    "the insurance",
+    "flowers for Anna",
+    "the garden hose",
+)
+_NOTE_OBJECTS_UNSEEN = (
+    "the chimney",
+    "a lemon cake",
+    "the violin",
+    "my scooter",
+    "the fence",
+    "the lamp",
+    "the trumpet",
+    "the old sofa",
+    "the aquarium",
+    "a wedding gift",
+    "the printer ink",
+    "the balcony",
+    "my headphones",
+    "the porch",
+    "the piano",
+    "a bottle of olive oil",
+)
+_NOTE_TIMES = (
+    "",
+    "",
+    "",
+    "today",
+    "tomorrow",
+    "on Monday",
+    "on Friday",
+    "at 5",
+    "tonight",
+    "this weekend",
+    "next week",
+    "before noon",
+    "after work",
+    "on Tuesday at 9",
+    "by Thursday",
+)
+_NOTE_TIMES_UNSEEN = ("", "", "on Sunday morning", "at half past six", "before the holidays", "next month")
+
+
+def note_text(rng: random.Random, seen: bool = True) -> str:
+    if seen:
+        verbs, objects, times = _NOTE_VERBS, _NOTE_OBJECTS, _NOTE_TIMES
+    else:
+        verbs, objects, times = _NOTE_VERBS_UNSEEN, _NOTE_OBJECTS_UNSEEN, _NOTE_TIMES_UNSEEN
+    when = rng.choice(times)
+    return " ".join(p for p in (rng.choice(verbs), rng.choice(objects), when) if p)
+
+
+def random_note_text(rng: random.Random) -> str:
+    """A note of made-up words: training-only, to teach copying free text of any content."""
+    n = rng.randint(1, 4)
+    return " ".join(made_up_name(rng).lower() for _ in range(n))
+
+
+# -- phrasings -----------------------------------------------------------------------------------
+# Each tool has training templates and disjoint held-out ("eval") templates. Prefixes and suffixes
+# multiply them. Slots: {city} {unit_phrase} {v} {a} {b} {text}.
+_PREFIX = {
+    "train": ("", "", "", "", "Hi! ", "Hey, ", "Please, ", "Quick question: ", "Hello. ", "Excuse me, "),
+    "eval": ("", "", "Hi there, ", "Okay, ", "Sorry to bother you: "),
+}
+
+_WEATHER = {
+    "train": (
+        "What's the weather in {city}?",
+        "What is the weather like in {city}?",
+        "How's the weather in {city}?",
+        "weather in {city}",
+        "Weather for {city}, please.",
+        "Tell me the weather in {city}.",
+        "Is it raining in {city}?",
+        "How hot is it in {city}?",
+        "How cold is it in {city} right now?",
+        "Do I need an umbrella in {city} today?",
+        "Check the weather in {city} for me.",
+        "{city} weather?",
+        "What's the temperature in {city}?",
+        "Give me the current weather in {city}.",
+        "Can you look up the weather in {city}?",
+        "I'm going to {city}. What's the weather there?",
+        "What is it like outside in {city}?",
+        "Is it sunny in {city}?",
+        "Current conditions in {city}?",
+        "How warm is it in {city} today?",
+        "Could you get me the weather for {city}?",
+        "Any news on the weather in {city}?",
+    ),
+    "eval": (
+        "What's it like in {city} at the moment?",
+        "Please report the weather in {city}.",
+        "Will I need a jacket in {city}?",
+        "Look up {city} weather.",
+        "What is the weather doing in {city} now?",
+        "Tell me how the weather is in {city}.",
+        "Is it snowing in {city}?",
+        "I'd like the weather for {city}.",
+    ),
+}
+_UNIT_PHRASES = {
+    "train": {
+        "F": (" in Fahrenheit", " in F", ", in Fahrenheit please", " (Fahrenheit)", " in degrees F"),
+        "C": (" in Celsius", " in C", ", in Celsius please", " (Celsius)", " in degrees C"),
+    },
+    "eval": {"F": (" using Fahrenheit", ", Fahrenheit"), "C": (" using Celsius", ", Celsius")},
+}
+
+_CONVERT = {
+    "train": (
+        "Convert {v} {from_word} to {to_word}.",
+        "How many {to_word} is {v} {from_word}?",
+        "What is {v} {from_word} in {to_word}?",
+        "{v} {from_word} in {to_word}?",
+        "Please convert {v} {from_word} into {to_word}.",
+        "How far is {v} {from_word} in {to_word}?",
+        "Change {v} {from_word} to {to_word}.",
+        "I ran {v} {from_word}. How many {to_word} is that?",
+    ),
+    "eval": (
+        "Turn {v} {from_word} into {to_word}.",
+        "What does {v} {from_word} come to in {to_word}?",
+        "Express {v} {from_word} in {to_word}.",
+    ),
+}
+_UNIT_WORDS = {
+    "train": {"km": ("km", "kilometres", "kilometers"), "mi": ("mi", "miles")},
+    "eval": {"km": ("kilometres", "km"), "mi": ("miles",)},
+}
+
+_ADD = {
+    "train": (
+        "What is {a} plus {b}?",
+        "What's {a} + {b}?",
+        "Add {a} and {b}.",
+        "{a} + {b}",
+        "Please add {a} to {b}.",
+        "What is the sum of {a} and {b}?",
+        "Can you add {a} and {b} for me?",
+        "How much is {a} plus {b}?",
+        "Calculate {a} + {b}.",
+    ),
+    "eval": ("Sum {a} and {b}.", "What do {a} and {b} add up to?", "Compute {a} plus {b}."),
+}
+_MULTIPLY = {
+    "train": (
+        "What is {a} times {b}?",
+        "What's {a} * {b}?",
+        "Multiply {a} by {b}.",
+        "{a} * {b}",
+        "Please multiply {a} and {b}.",
+        "What is the product of {a} and {b}?",
+        "How much is {a} times {b}?",
+        "Calculate {a} x {b}.",
+    ),
+    "eval": (
+        "Compute {a} times {b}.",
+        "What do you get if you multiply {a} by {b}?",
+        "{a} multiplied by {b}?",
+    ),
+}
+_SAVE = {
+    "train": (
+        "Make a note: {text}",
+        "Note: {text}",
+        "Please write down: {text}",
+        "Save a note: {text}",
+        "Add a note: {text}",
+        "Remember this: {text}",
+        "Put this in my notes: {text}",
+        "Can you note that I need to {text}",
+        "Take a note: {text}",
+    ),
+    "eval": ("Jot this down: {text}", "Write a note saying: {text}", "Please remember: {text}"),
+}
+_LIST = {
+    "train": (
+        "What's in my notes?",
+        "Read me my notes.",
+        "Show my notes.",
+        "What did I write down?",
+        "List my notes, please.",
+        "What notes do I have?",
+    ),
+    "eval": ("Any notes saved?", "Tell me my notes.", "Show me the notebook."),
+}
+
+_CHAT: dict[str, tuple[tuple[str, str], ...]] = {
+    "train": (
+        ("Hello!", "Hello! How can I help you today?"),
+        ("Hi", "Hi! What can I do for you?"),
+        ("Good morning!", "Good morning! How can I help?"),
+        ("Thanks!", "You're welcome!"),
+        ("Thank you very much.", "You're welcome! Anything else?"),
+        ("Who are you?", "I am hermitcrab's tiny demo model, a small assistant that can use tools."),
+        ("How are you?", "I'm fine, thanks! How can I help?"),
+        ("Tell me a joke.", "Why did the hermit crab never share? Because it was a little shellfish."),
+        ("Bye!", "Goodbye! Have a nice day."),
+        ("What is your name?", "I am the hermitcrab demo model."),
+        ("Are you a robot?", "I am a very small language model. I can use tools to help you."),
+        ("Nice.", "Glad to help!"),
+    ),
+    "eval": (
+        ("Hey there!", "Hello! How can I help you today?"),
+        ("Thanks a lot.", "You're welcome!"),
+        ("Good evening.", "Good evening! How can I help?"),
+        ("Tell me who you are.", "I am hermitcrab's tiny demo model, a small assistant that can use tools."),
+    ),
+}
+_ABILITIES = {
+    "weather": "I can look up the weather in a city and convert lengths between kilometres and miles.",
+    "calculator": "I can add and multiply numbers, save notes and read your notes back.",
+    "none": "I can chat with you. I have no tools in this conversation.",
+}
+_ABILITY_QUESTIONS = {
+    "train": ("What can you do?", "What are your tools?", "How can you help me?"),
+    "eval": ("What are you able to do?",),
+}
+
+_ANSWERS = {
+    "get_weather": ("It is {r} right now.", "Right now it's {r}.", "The weather: {r}.", "Currently {r}."),
+    "convert_length": ("{v} {f} is {r} {t}.", "That is {r} {t}.", "{v} {f} = {r} {t}."),
+    "add": ("{a} plus {b} is {r}.", "The sum is {r}.", "{a} + {b} = {r}."),
+    "multiply": ("{a} times {b} is {r}.", "The product is {r}.", "{a} * {b} = {r}."),
+    "save_note": ("Done. {r}.", "Got it. {r}.", "{r}. Anything else?"),
+    "list_notes": ("Your notes: {r}", "Here they are: {r}", "In your notebook: {r}"),
+}
+_PREAMBLES = ("", "", "", "", "Let me check.", "One moment.")
+
+
+# -- numbers -------------------------------------------------------------------------------------
+def _number(rng: random.Random) -> int | float:
+    roll = rng.random()
+    if roll < 0.45:
+        return rng.randint(0, 99)
+    if roll < 0.75:
+        return rng.randint(100, 9999)
+    if roll < 0.9:
+        return round(rng.uniform(0, 100), 1)
+    return round(rng.uniform(0, 1000), 2)
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+# -- building conversations ----------------------------------------------------------------------
+_LOOP = asyncio.new_event_loop()
+
+
+def call_tool(toolset: Toolset, name: str, arguments: dict[str, Any]) -> str:
+    """Really run the tool (async ones on a private event loop) and return the text the model reads."""
+    t = next(t for t in toolset.tools if t.name == name)
+    kwargs = t.validate(arguments)
+    value = t.fn(**kwargs)
+    if asyncio.iscoroutine(value):
+        value = _LOOP.run_until_complete(value)
+    return t.result_to_text(value)
+
+
+@dataclass
+class _Turn:
+    prompt: str
+    tool: str | None
+    arguments: dict[str, Any]
+    answer_slots: dict[str, str]
+    seen: bool
+    kind: str
+    direct_answer: str = ""
+
+
+def _weather_turn(rng: random.Random, split: Split, entities: str) -> _Turn:
+    if entities == "seen":
+        city, seen = rng.choice(CITIES_TRAIN), True
+    elif entities == "unseen":
+        city, seen = rng.choice(CITIES_UNSEEN), False
+    else:  # training mix: real training cities and made-up names
+        city, seen = (made_up_name(rng) if rng.random() < 0.5 else rng.choice(CITIES_TRAIN)), True
+    template = rng.choice(_WEATHER[split])
+    args: dict[str, Any] = {"city": city}
+    prompt = template.format(city=city)
+    if rng.random() < 0.4:
+        unit = rng.choice(("C", "F"))
+        args["unit"] = unit
+        phrase = rng.choice(_UNIT_PHRASES[split][unit])
+        prompt = prompt[:-1] + phrase + prompt[-1] if prompt[-1] in "?." else prompt + phrase
+    return _Turn(prompt, "get_weather", args, {}, seen, "weather")
+
+
+def _convert_turn(rng: random.Random, split: Split) -> _Turn:
+    from_unit = rng.choice(("km", "mi"))
+    to_unit = "mi" if from_unit == "km" else "km"
+    v = _number(rng)
+    words = _UNIT_WORDS[split]
+    prompt = rng.choice(_CONVERT[split]).format(
+        v=_fmt(v), from_word=rng.choice(words[from_unit]), to_word=rng.choice(words[to_unit])
+    )
+    args = {"value": v, "from_unit": from_unit, "to_unit": to_unit}
+    return _Turn(
+        prompt, "convert_length", args, {"v": _fmt(v), "f": from_unit, "t": to_unit}, True, "convert"
+    )
+
+
+def _arith_turn(rng: random.Random, split: Split, name: str) -> _Turn:
+    a, b = _number(rng), _number(rng)
+    templates = _ADD if name == "add" else _MULTIPLY
+    prompt = rng.choice(templates[split]).format(a=_fmt(a), b=_fmt(b))
+    return _Turn(prompt, name, {"a": a, "b": b}, {"a": _fmt(a), "b": _fmt(b)}, True, name)
+
+
+def _save_turn(rng: random.Random, split: Split, entities: str) -> _Turn:
+    if entities == "unseen":
+        text, seen = note_text(rng, seen=False), False
+    elif entities == "seen":
+        text, seen = note_text(rng), True
+    else:
+        text, seen = (random_note_text(rng) if rng.random() < 0.4 else note_text(rng)), True
+    prompt = rng.choice(_SAVE[split]).format(text=text)
+    return _Turn(prompt, "save_note", {"text": text}, {}, seen, "save_note")
+
+
+def _chat_turn(rng: random.Random, split: Split, toolset: Toolset) -> _Turn:
+    if rng.random() < 0.25:
+        return _Turn(
+            rng.choice(_ABILITY_QUESTIONS[split]), None, {}, {}, True, "chat", _ABILITIES[toolset.name]
+        )
+    prompt, answer = rng.choice(_CHAT[split])
+    return _Turn(prompt, None, {}, {}, True, "chat", answer)
+
+
+def _no_tool_turn(rng: random.Random, split: Split) -> _Turn:
+    """A tool request in a conversation without tools: the model must say it cannot, not call."""
+    turn = _weather_turn(rng, split, "mixed" if split == "train" else "seen")
+    return _Turn(
+        turn.prompt, None, {}, {}, True, "no_tool", "Sorry, I have no tool for that in this conversation."
+    )
+
+
+def _turn(rng: random.Random, toolset: Toolset, split: Split, entities: str) -> _Turn:
+    roll = rng.random()
+    if toolset.name == "none":
+        return _no_tool_turn(rng, split) if roll < 0.3 else _chat_turn(rng, split, toolset)
+    if roll < 0.2:
+        return _chat_turn(rng, split, toolset)
+    if toolset.name == "weather":
+        return _weather_turn(rng, split, entities) if roll < 0.75 else _convert_turn(rng, split)
+    if roll < 0.4:
+        return _arith_turn(rng, split, "add")
+    if roll < 0.6:
+        return _arith_turn(rng, split, "multiply")
+    if roll < 0.88:
+        return _save_turn(rng, split, entities)
+    return _Turn(rng.choice(_LIST[split]), "list_notes", {}, {}, True, "list_notes")
+
+
+def _messages_for(
+    rng: random.Random, toolset: Toolset, turn: _Turn, prefix: str, split: Split
+) -> list[Message]:
+    user = Message.user(prefix + turn.prompt)
+    if turn.tool is None:
+        return [user, Message.assistant(turn.direct_answer)]
+    if turn.tool == "save_note":
+        calculator_bot.NOTES[:] = [note_text(rng) for _ in range(rng.randint(0, 3))]
+    elif turn.tool == "list_notes":
+        calculator_bot.NOTES[:] = [
+            (note_text(rng) if rng.random() < 0.7 else random_note_text(rng))
+            for _ in range(rng.randint(0, 3))
+        ]
+    result = call_tool(toolset, turn.tool, turn.arguments)
+    call = ToolCall(id=f"call_{rng.randrange(10**6)}", name=turn.tool, arguments=turn.arguments)
+    preamble = rng.choice(_PREAMBLES) if split == "train" else ""
+    answer = rng.choice(_ANSWERS[turn.tool]).format(r=result.rstrip("."), **turn.answer_slots)
+    return [
+        user,
+        Message.assistant(preamble, tool_calls=[call]),
+        Message.tool_result(call, result),
+        Message.assistant(answer),
+    ]
+
+
+def generate(rng: random.Random, *, split: Split = "train", entities: str = "mixed") -> Sample:
+    """One conversation: mostly one round, sometimes two (the REPL's case: a question after an answer)."""
+    toolset = rng.choices(list(TOOLSETS.values()), weights=(0.46, 0.46, 0.08))[0]
+    messages: list[Message] = []
+    if toolset.system is not None:
+        messages.append(Message.system(toolset.system))
+    if split == "train" and rng.random() < 0.12:
+        earlier = _turn(rng, toolset, split, entities)
+        messages += _messages_for(rng, toolset, earlier, rng.choice(_PREFIX[split]), split)
+    turn = _turn(rng, toolset, split, entities)
+    prefix = rng.choice(_PREFIX[split])
+    messages += _messages_for(rng, toolset, turn, prefix, split)
+    return Sample(toolset, messages, prefix + turn.prompt, turn.tool, turn.arguments, turn.seen, turn.kind)
+
+
+def copy_sample(rng: random.Random) -> Sample:
+    """A pure copy exercise ("Repeat after me: ...") that teaches the model to attend and copy."""
+    n = rng.randint(1, 6)
+    words = [made_up_name(rng) if rng.random() < 0.5 else rng.choice(CITIES_TRAIN) for _ in range(n)]
+    if rng.random() < 0.5:
+        words = [w.lower() for w in words]
+    text = " ".join(words)
+    prompt = f"{rng.choice(('Repeat after me:', 'Say', 'Copy this:', 'Echo'))} {text}"
+    toolset = TOOLSETS["none"]
+    messages = [Message.system(toolset.system or ""), Message.user(prompt), Message.assistant(text)]
+    return Sample(toolset, messages, prompt, None, {}, True, "copy")
+
+
+def eval_prompts(seed: int = 1234, per_kind: int = 40) -> list[Sample]:
+    """The held-out evaluation set: unseen phrasings; weather and notes with seen and unseen entities."""
+    rng = random.Random(seed)
+    weather, calculator, none = TOOLSETS["weather"], TOOLSETS["calculator"], TOOLSETS["none"]
+    out: list[Sample] = []
+
+    def add(toolset: Toolset, make: Callable[[], _Turn]) -> None:
+        turn = make()
+        prefix = rng.choice(_PREFIX["eval"])
+        messages = [Message.system(toolset.system)] if toolset.system else []
+        messages.append(Message.user(prefix + turn.prompt))
+        out.append(
+            Sample(toolset, messages, prefix + turn.prompt, turn.tool, turn.arguments, turn.seen, turn.kind)
+        )
+
+    for _ in range(per_kind):
+        add(weather, lambda: _weather_turn(rng, "eval", "seen"))
+        add(weather, lambda: _weather_turn(rng, "eval", "unseen"))
+        add(calculator, lambda: _save_turn(rng, "eval", "seen"))
+        add(calculator, lambda: _save_turn(rng, "eval", "unseen"))
+    for _ in range(per_kind // 2):
+        add(weather, lambda: _convert_turn(rng, "eval"))
+        add(calculator, lambda: _arith_turn(rng, "eval", "add"))
+        add(calculator, lambda: _arith_turn(rng, "eval", "multiply"))
+        add(calculator, lambda: _Turn(rng.choice(_LIST["eval"]), "list_notes", {}, {}, True, "list_notes"))
+        add(rng.choice((weather, calculator)), lambda: _chat_turn(rng, "eval", weather))
+        add(none, lambda: _no_tool_turn(rng, "eval"))
+    return out
+
+
+def stream(seed: int, copy_fraction: float = 0.0) -> Iterator[Sample]:
+    """An endless, seeded stream of training conversations (with ``copy_fraction`` copy exercises)."""
+    rng = random.Random(seed)
+    while True:
+        yield copy_sample(rng) if rng.random() < copy_fraction else generate(rng)
+
+
+# -- rendering -----------------------------------------------------------------------------------
+def render_chatml(messages: list[Message], tool_block: str | None) -> tuple[str, list[tuple[int, int]]]:
+    """The chat template's text for ``messages`` (a fast Python twin of the Jinja template, checked
+    against it in ``train.py``) and the character spans of the assistant replies (what is trained).
+
+    ``tool_block`` is the rendered tools section (header, schemas, footer) or ``None`` for no tools.
+    """
+    import json
+
+    parts: list[str] = []
+    spans: list[tuple[int, int]] = []
+    pos = 0
+
+    def emit(text: str) -> None:
+        nonlocal pos
+        parts.append(text)
+        pos += len(text)
+
+    msgs = list(messages)
+    if tool_block is not None:
+        emit("<|im_start|>system\n")
+        if msgs and msgs[0].role == "system":
+            emit(msgs[0].text + "\n\n")
+        emit(tool_block + "<|im_end|>\n")
+    elif msgs and msgs[0].role == "system":
+        emit("<|im_start|>system\n" + msgs[0].text + "<|im_end|>\n")
+    for i, m in enumerate(msgs):
+        if m.role == "system" and i == 0:
+            continue
+        if m.role == "user" or (m.role == "assistant" and not m.tool_calls):
+            if m.role == "assistant":
+                emit("<|im_start|>assistant\n")
+                start = pos
+                emit(m.text + "<|im_end|>")
+                spans.append((start, pos))
+                emit("\n")
+            else:
+                emit(f"<|im_start|>{m.role}\n{m.text}<|im_end|>\n")
+        elif m.role == "assistant":
+            emit("<|im_start|>assistant")
+            start = pos
+            if m.text:
+                emit("\n" + m.text)
+            for c in m.tool_calls:
+                args = json.dumps(c.arguments, ensure_ascii=False)
+                emit(f'\n<tool_call>\n{{"name": "{c.name}", "arguments": {args}}}\n</tool_call>')
+            emit("<|im_end|>")
+            spans.append((start, pos))
+            emit("\n")
+        elif m.role == "tool":
+            if i == 0 or msgs[i - 1].role != "tool":
+                emit("<|im_start|>user")
+            emit(f"\n<tool_response>\n{m.text}\n</tool_response>")
+            if i == len(msgs) - 1 or msgs[i + 1].role != "tool":
+                emit("<|im_end|>\n")
+    return "".join(parts), spans
