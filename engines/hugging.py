@@ -345,7 +345,9 @@ class HuggingEngine(Engine):
         return len(self._encode(text))
 
     def _encode(self, text: str) -> list[int]:
-        return self.tokenizer.encode(text, add_special_tokens=False)
+        # verbose=False: a prompt longer than the tokenizer's model_max_length is checked against
+        # max_context_size instead (with a clear error), not warned about by transformers.
+        return self.tokenizer.encode(text, add_special_tokens=False, verbose=False)
 
     def _render(
         self,

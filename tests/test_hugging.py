@@ -215,6 +215,54 @@ async def test_8bit_load_on_cpu_generates(chat_model: Path) -> None:
         assert completion.usage.completion_tokens == 5
 
 
+def test_device_auto_loads_through_accelerate(chat_model: Path) -> None:
+    pytest.importorskip("accelerate")
+    engine = HuggingEngine(chat_model, device="auto")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert engine.model.device.type == expected
+    assert engine.prompt_len([Message.user("hi")]) > 0
+
+
+@pytest.mark.anyio
+async def test_llama_architecture_streams_and_reuses_its_cache(tmp_path: Path) -> None:
+    engine = HuggingEngine(build_tiny_chat_model(tmp_path / "llama", architecture="llama"))
+    fresh = HuggingEngine(tmp_path / "llama", max_cached_sessions=0)
+    assert engine.model.config.model_type == "llama"
+    options = GenerationOptions(max_new_tokens=8, session="s", extra=_no_tools(engine))
+    first = await engine.generate(HISTORY[:2], options=options)
+    history = [*HISTORY[:2], first.message, Message.user("and then?")]
+    second = await engine.generate(history, options=options)
+    again = await fresh.generate(
+        history, options=GenerationOptions(max_new_tokens=8, extra=_no_tools(engine))
+    )
+    assert second.usage.cached_tokens > 0
+    assert second.message.text == again.message.text
+
+
+@pytest.mark.anyio
+async def test_generation_kwargs_are_defaults_that_options_override(chat_model: Path) -> None:
+    engine = HuggingEngine(chat_model, generation_kwargs={"max_new_tokens": 3, "suppress_tokens": [0, 2]})
+    default = await engine.generate(HISTORY[:2])
+    assert default.usage.completion_tokens == 3
+    override = await engine.generate(HISTORY[:2], options=GenerationOptions(max_new_tokens=5))
+    assert override.usage.completion_tokens == 5
+
+
+@pytest.mark.anyio
+async def test_seeded_sampling_is_reproducible_and_temperature_zero_is_greedy(engine: HuggingEngine) -> None:
+    extra = _no_tools(engine)
+
+    async def text(**kwargs: Any) -> str:
+        completion = await engine.generate(
+            HISTORY, options=GenerationOptions(max_new_tokens=20, extra=extra, **kwargs)
+        )
+        return completion.message.text
+
+    assert await text(temperature=1.0, seed=1) == await text(temperature=1.0, seed=1)
+    assert await text(temperature=1.0, seed=1) != await text(temperature=1.0, seed=2)
+    assert await text(temperature=0.0) == await text(temperature=0.0, seed=5)
+
+
 # -- token counts ---------------------------------------------------------------------------------
 def test_prompt_len_equals_the_tokenized_chat_template_with_tools(engine: HuggingEngine) -> None:
     dicts = [m.to_dict() for m in HISTORY]
