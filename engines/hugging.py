@@ -16,6 +16,20 @@ How a round runs (``stream``):
    safe under asyncio and trio. Its ``finally`` sets the stop event (``generate`` ends at the next
    token), closes the channel and waits, shielded, for the thread to end, then frees the limiter.
 
+Use::
+
+    from hermitcrab import Conversation, HuggingEngine
+
+    async with HuggingEngine("Qwen/Qwen2.5-0.5B-Instruct", load_in_4bit=True) as engine:
+        async with Conversation(engine, system="Be brief.", tools=[get_weather]) as chat:
+            async for event in chat.stream("Weather in Paris?"):
+                ...
+
+Sampling follows the model's ``generation_config`` unless ``GenerationOptions`` say otherwise
+(``temperature=0`` is greedy). ``options.extra`` goes to ``generate`` untouched (e.g. a
+``logits_processor``). Conversations pass ``options.session`` so that each one's next round reuses the
+KV cache of its previous one; ``max_cached_sessions`` bounds how many caches are kept (LRU).
+
 Subclass hooks, as kani users expect: :meth:`HuggingEngine.build_prompt` (messages and tools to prompt
 text), :meth:`HuggingEngine.prompt_ids` (text to token ids), :meth:`HuggingEngine.message_len`.
 """
@@ -545,11 +559,8 @@ class HuggingEngine(Engine):
             sequence = out.sequences[0].tolist()
             generated = len(sequence) - len(prompt)
             result_cache = getattr(out, "cache", None) or cache
-            if session is not None and result_cache is not None:
-                entry = CacheEntry(sequence, result_cache)
-                cache = None  # handed to the store below
-            else:
-                entry = None
+            has_cache = session is not None and result_cache is not None
+            entry = CacheEntry(sequence, result_cache) if has_cache else None
         except BaseException:
             entry = None
             raise
