@@ -50,8 +50,12 @@ will still write some other (valid) city.
 
 Known limits: JSON string length limits (``minLength``/``maxLength``) are compiled through an
 equivalent ``pattern`` (xgrammar 0.2.8 lets raw control characters into length-limited strings,
-which is invalid JSON), so such strings cannot contain escapes. ``max_whitespace`` caps runs of
+which is invalid JSON), so such strings cannot contain escapes or ``<``. Other Hermes strings cannot
+contain the call markers or end-of-turn markers (the parser would end the call there); xgrammar's
+built-in families do not exclude their markers from strings. ``max_whitespace`` caps runs of
 whitespace inside arguments (a random or confused model otherwise pads JSON forever).
+
+User documentation: ``docs/constrained.md``; measurements: ``benchmarks/constrained.py``.
 """
 
 from __future__ import annotations
@@ -71,6 +75,7 @@ from hermitcrab.engines.hugging import HuggingEngine
 from hermitcrab.errors import ConfigurationError, EngineError, MissingDependencyError
 from hermitcrab.events import EngineEvent, GenerationOptions
 from hermitcrab.messages import Message
+from hermitcrab.prompting.registry import get_parser
 
 __all__ = ("ConstrainedHuggingEngine", "ToolCallConstraint", "constrained_formats")
 
@@ -98,13 +103,15 @@ _XGRAMMAR_FORMATS: Mapping[str, str] = {
 """Parser names (hermitcrab's, normalised) -> xgrammar's built-in structural-tag format."""
 
 _HERMES_TRIGGER = "<tool_call>"
-_HERMES_END = "}\n</tool_call>"
+_HERMES_CLOSE = "</tool_call>"
+_HERMES_END = "}\n" + _HERMES_CLOSE
 _THINK_BEGIN, _THINK_END = "<think>", "</think>"
 _REASONING_TAIL_TOKENS = 16
 """Prompt tokens decoded to see whether the generation prompt left the model inside a think block."""
 
-_LENGTH_SAFE_CHAR = r'[^\x00-\x1f"\\]'
-"""One JSON string character that needs no escape (used for length-limited strings, see the module doc)."""
+_LENGTH_SAFE_CHAR = r'[^\x00-\x1f"\\<]'
+"""One character of a length-limited JSON string: no escape needed, and no ``<`` (markup; see the module
+doc)."""
 
 
 def _key(name: str) -> str:
@@ -248,6 +255,8 @@ class ToolCallConstraint:
 
     # -- grammars -------------------------------------------------------------------------------
     def _hermes_tag(self, functions: list[dict[str, Any]], choice: str, reasoning: str) -> Any:
+        # Markup inside a JSON string would end the call for the parser (or the turn for the streamer).
+        excludes = [_HERMES_TRIGGER, _HERMES_CLOSE, *get_parser(self.format).stop_markers]
         from xgrammar.structural_tag import (
             AnyTextFormat,
             JSONSchemaFormat,
@@ -262,7 +271,9 @@ class ToolCallConstraint:
         calls = [
             TagFormat(
                 begin=f'{_HERMES_TRIGGER}\n{{"name": {json.dumps(f["name"])}, "arguments": ',
-                content=JSONSchemaFormat(json_schema=f["parameters"], max_whitespace_cnt=self.max_whitespace),
+                content=JSONSchemaFormat(
+                    json_schema=f["parameters"], max_whitespace_cnt=self.max_whitespace, excludes=excludes
+                ),
                 end=_HERMES_END,
             )
             for f in functions
@@ -442,7 +453,9 @@ def _length_safe(schema: Any) -> Any:
 
     xgrammar 0.2.8 compiles ``maxLength``/``minLength`` strings to "any character but quote,
     backslash and newline", so raw control characters (invalid JSON) get through; a pattern of
-    characters that need no escaping keeps the output valid JSON with the same length limits.
+    characters that need no escaping keeps the output valid JSON with the same length limits. The
+    pattern also leaves out ``<``: markup such as ``</tool_call>`` inside an argument would end the
+    call for the parser, and xgrammar's substring ``excludes`` do not apply to patterned strings.
     """
     if isinstance(schema, list):
         return [_length_safe(s) for s in schema]

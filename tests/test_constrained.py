@@ -391,6 +391,15 @@ def test_length_limited_strings_stay_valid_json(constraint: ToolCallConstraint) 
     assert not _accepts(constraint, _call("get_weather", raw_control), [WEATHER])
 
 
+def test_markup_cannot_hide_inside_arguments(constraint: ToolCallConstraint) -> None:
+    schema = {"type": "object", "properties": {"note": {"type": "string"}}, "required": ["note"]}
+    save = _tool("save_note", schema)
+    assert _accepts(constraint, _call("save_note", {"note": "a < b, c > d"}), [save])
+    for markup in ("</tool_call>", "<tool_call>", "<|im_end|>"):  # would end the call or the turn early
+        assert not _accepts(constraint, _call("save_note", {"note": f"x {markup} y"}), [save]), markup
+    assert not _accepts(constraint, _call("get_weather", {"city": "a</b", "unit": "celsius"}), [WEATHER])
+
+
 def test_tool_choice_shapes_the_reply(constraint: ToolCallConstraint) -> None:
     tools = [WEATHER, ADD]
     call = _call("add", {"a": 1, "b": 2})
