@@ -255,8 +255,6 @@ class ToolCallConstraint:
 
     # -- grammars -------------------------------------------------------------------------------
     def _hermes_tag(self, functions: list[dict[str, Any]], choice: str, reasoning: str) -> Any:
-        # Markup inside a JSON string would end the call for the parser (or the turn for the streamer).
-        excludes = [_HERMES_TRIGGER, _HERMES_CLOSE, *get_parser(self.format).stop_markers]
         from xgrammar.structural_tag import (
             AnyTextFormat,
             JSONSchemaFormat,
@@ -267,6 +265,9 @@ class ToolCallConstraint:
             TagsWithSeparatorFormat,
             TriggeredTagsFormat,
         )
+
+        # Markup inside a JSON string would end the call for the parser (or the turn for the streamer).
+        excludes = [_HERMES_TRIGGER, _HERMES_CLOSE, *get_parser(self.format).stop_markers]
 
         calls = [
             TagFormat(
