@@ -174,17 +174,22 @@ class Conversation:
         return self._trimmer.select(fixed, history, self._tool_schemas, self.budget)
 
     # -- rounds ---------------------------------------------------------------------------------
-    async def send(self, message: str | Message) -> Message:
-        """Run one full round for ``message`` and return the model's final answer."""
+    async def send(self, message: str | Message, *, tool_choice: str | None = None) -> Message:
+        """Run one full round for ``message`` and return the model's final answer.
+
+        ``tool_choice`` (``"auto"``, ``"none"``, ``"required"`` or a tool's name) applies to the round's
+        first generation, as in OpenAI-style APIs; later generations of the round use ``"auto"`` so the
+        model can answer with the results. Engines that cannot honour it ignore it.
+        """
         final: Message | None = None
-        async with aclosing(self.stream(message)) as events:
+        async with aclosing(self.stream(message, tool_choice=tool_choice)) as events:
             async for event in events:
                 if isinstance(event, MessageEvent):
                     final = event.message
         assert final is not None  # a round that ends well always ends with the final message
         return final
 
-    def stream(self, message: str | Message) -> RoundStream:
+    def stream(self, message: str | Message, *, tool_choice: str | None = None) -> RoundStream:
         """Run one round for ``message``, yielding its events as they happen.
 
         Yields text and reasoning deltas, each tool call once parsed, a :class:`ToolResultEvent` per
@@ -196,12 +201,21 @@ class Conversation:
         ends (trio warns about async iterators left for the garbage collector to close).
         """
         user = self._user_message(message)
+        if tool_choice is not None and tool_choice not in ("auto", "none", "required", *self._tools):
+            raise ConfigurationError(
+                "tool_choice must be 'auto', 'none', 'required' or a tool name "
+                f"({', '.join(self._tools) or 'none'}), not {tool_choice!r}"
+            )
+        if tool_choice == "required" and not self._tools:
+            raise ConfigurationError("tool_choice='required' needs at least one tool")
         handle = _RoundHandle()
-        round_events = RoundStream(self._round(user, handle))
+        round_events = RoundStream(self._round(user, handle, tool_choice))
         handle.events = weakref.ref(round_events)
         return round_events
 
-    async def _round(self, user: Message, handle: _RoundHandle) -> AsyncGenerator[Event, None]:
+    async def _round(
+        self, user: Message, handle: _RoundHandle, tool_choice: str | None
+    ) -> AsyncGenerator[Event, None]:
         self._check_reentrant()
         async with self._lock:
             self._owner_task = anyio.get_current_task().id
@@ -216,8 +230,12 @@ class Conversation:
                 while True:
                     completion: Completion | None = None
                     prompt = self.prompt(staged)
+                    options = self._options
+                    if tool_choice is not None:
+                        first = generations == 0
+                        options = _replace_options(options, tool_choice=tool_choice if first else "auto")
                     async with aclosing(
-                        _engine_stream(self.engine, prompt, self._tool_schemas, self._options)
+                        _engine_stream(self.engine, prompt, self._tool_schemas, options)
                     ) as engine_events:
                         async for event in engine_events:
                             if isinstance(event, Completion):

@@ -11,6 +11,7 @@ import pytest
 from anyio.lowlevel import checkpoint
 
 from hermitcrab import (
+    ConfigurationError,
     Conversation,
     ConversationClosedError,
     EngineError,
@@ -96,6 +97,32 @@ async def test_stream_yields_typed_events_ending_with_final_message() -> None:
 
 
 # -- model-fixable problems become tool results ------------------------------------------------
+async def test_tool_choice_applies_to_the_first_generation_of_the_round() -> None:
+    engine = ScriptedEngine([call("add", a=1, b=2), "3", "plain"])
+    conv = Conversation(engine, tools=[add])
+    await conv.send("go", tool_choice="add")
+    await conv.send("again")
+    assert [r.options.tool_choice for r in engine.requests] == ["add", "auto", None]
+
+
+@pytest.mark.parametrize("choice", ["nope", "", "REQUIRED"])
+async def test_invalid_tool_choice_is_refused_before_the_round(choice: str) -> None:
+    conv = Conversation(ScriptedEngine(["x"]), tools=[add])
+    with pytest.raises(ConfigurationError, match="tool_choice"):
+        conv.stream("go", tool_choice=choice)
+    with pytest.raises(ConfigurationError, match="at least one tool"):
+        Conversation(ScriptedEngine()).stream("go", tool_choice="required")
+    assert conv.history == ()
+
+
+@pytest.mark.parametrize("bad", [None, 42, Message.assistant("not a user turn")])
+async def test_send_refuses_what_is_not_a_user_message(bad: object) -> None:
+    conv = Conversation(ScriptedEngine(["x"]))
+    with pytest.raises(ConfigurationError):
+        await conv.send(bad)  # type: ignore[arg-type]
+    assert conv.history == ()
+
+
 @pytest.mark.parametrize(
     ("reply", "expected"),
     [
