@@ -609,6 +609,11 @@ class HuggingEngine(Engine):
             self._sessions.discard(key)
 
     @property
+    def end_token_ids(self) -> frozenset[int]:
+        """Token ids that end a reply (EOS and the template's end-of-turn tokens); never shown as text."""
+        return self._end_ids
+
+    @property
     def cached_sessions(self) -> int:
         """How many sessions currently hold a KV cache."""
         return len(self._sessions)
