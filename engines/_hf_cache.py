@@ -53,10 +53,13 @@ class CacheEntry:
 
 
 class SessionCacheStore:
-    """Thread-safe LRU of :class:`CacheEntry` per session key, holding at most ``max_sessions``."""
+    """Thread-safe LRU of :class:`CacheEntry` per session key: at most ``max_sessions`` entries and,
+    when ``max_tokens`` is set, at most that many cached tokens in all (the newest entry is always
+    kept, even if it alone is larger)."""
 
-    def __init__(self, max_sessions: int) -> None:
+    def __init__(self, max_sessions: int, max_tokens: int | None = None) -> None:
         self.max_sessions = max_sessions
+        self.max_tokens = max_tokens
         self._entries: OrderedDict[Hashable, CacheEntry] = OrderedDict()
         self._in_use: dict[Hashable, int] = {}
         self._discarded: set[Hashable] = set()
@@ -65,6 +68,11 @@ class SessionCacheStore:
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
+
+    def cached_tokens(self) -> int:
+        """Tokens held by all stored caches."""
+        with self._lock:
+            return sum(e.cache.get_seq_length() for e in self._entries.values())
 
     def take(self, key: Hashable) -> CacheEntry | None:
         """Remove and return the entry for ``key`` (``None`` if none); mark the key as in use."""
@@ -89,6 +97,11 @@ class SessionCacheStore:
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_sessions:
                 self._entries.popitem(last=False)
+            if self.max_tokens is not None:
+                total = sum(e.cache.get_seq_length() for e in self._entries.values())
+                while total > self.max_tokens and len(self._entries) > 1:
+                    _, oldest = self._entries.popitem(last=False)
+                    total -= oldest.cache.get_seq_length()
 
     def discard(self, key: Hashable) -> None:
         """Forget ``key``'s cache, including one a running generation would put back."""

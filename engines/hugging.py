@@ -124,6 +124,8 @@ class HuggingEngine(Engine):
             :class:`ToolCallParser` subclass or instance chooses it.
         max_cached_sessions: How many conversations keep a KV cache for prefix reuse (LRU); 0 turns
             reuse off.
+        max_cached_tokens: Also bound the tokens held by all kept caches (LRU eviction; the newest
+            cache is always kept). Memory per token is ``2 x layers x kv_heads x head_dim x dtype size``.
         stream_buffer: Events buffered between the worker thread and the loop (backpressure).
 
     Raises:
@@ -150,6 +152,7 @@ class HuggingEngine(Engine):
         chat_template_kwargs: Mapping[str, Any] | None = None,
         parser: str | type[ToolCallParser] | ToolCallParser | None = None,
         max_cached_sessions: int = 8,
+        max_cached_tokens: int | None = None,
         stream_buffer: int = 32,
     ) -> None:
         if load_in_4bit and load_in_8bit:
@@ -163,6 +166,8 @@ class HuggingEngine(Engine):
             raise ConfigurationError(f"max_context_size must be positive, not {max_context_size}")
         if max_cached_sessions < 0:
             raise ConfigurationError(f"max_cached_sessions must be >= 0, not {max_cached_sessions}")
+        if max_cached_tokens is not None and max_cached_tokens < 0:
+            raise ConfigurationError(f"max_cached_tokens must be >= 0 or None, not {max_cached_tokens}")
         if stream_buffer < 1:
             raise ConfigurationError(f"stream_buffer must be >= 1, not {stream_buffer}")
         _require("torch", "transformers")
@@ -176,7 +181,7 @@ class HuggingEngine(Engine):
         self._closed = False
         self._limiter = anyio.CapacityLimiter(1)
         self._rounds: set[_Round] = set()
-        self._sessions = SessionCacheStore(max_cached_sessions)
+        self._sessions = SessionCacheStore(max_cached_sessions, max_cached_tokens)
         self._stream_buffer = stream_buffer
         self._anchor_cache: dict[str, str] = {}
 
@@ -617,6 +622,11 @@ class HuggingEngine(Engine):
     def cached_sessions(self) -> int:
         """How many sessions currently hold a KV cache."""
         return len(self._sessions)
+
+    @property
+    def cached_tokens(self) -> int:
+        """Tokens held by all kept KV caches."""
+        return self._sessions.cached_tokens()
 
     async def close(self) -> None:
         """Stop running generations, wait for them, and free the model, tokenizer and caches."""

@@ -170,6 +170,7 @@ def test_subclass_with_own_build_prompt_needs_no_chat_template(base_model: Path)
         ({"load_in_4bit": True, "quantization_config": object()}, "not both"),
         ({"max_context_size": 0}, "max_context_size"),
         ({"max_cached_sessions": -1}, "max_cached_sessions"),
+        ({"max_cached_tokens": -1}, "max_cached_tokens"),
         ({"dtype": "float_nonsense"}, "dtype"),
     ],
 )
@@ -537,6 +538,21 @@ async def test_session_caches_are_bounded_and_released(chat_model: Path) -> None
     assert b.usage.cached_tokens > 0
     a = await engine.generate(HISTORY[:2], options=GenerationOptions(max_new_tokens=2, session="a"))
     assert a.usage.cached_tokens == 0  # evicted as least recently used
+
+
+@pytest.mark.anyio
+async def test_cached_tokens_budget_evicts_least_recently_used(chat_model: Path) -> None:
+    probe = HuggingEngine(chat_model)
+    one = probe.prompt_len(HISTORY[:2]) + 2  # prompt + 3 generated tokens, the last one uncached
+    engine = HuggingEngine(chat_model, max_cached_tokens=2 * one + 1)
+    for session in ("a", "b", "c"):
+        await engine.generate(HISTORY[:2], options=GenerationOptions(max_new_tokens=3, session=session))
+        assert engine.cached_tokens <= 2 * one + 1
+    assert engine.cached_sessions == 2
+    a = await engine.generate(HISTORY[:2], options=GenerationOptions(max_new_tokens=3, session="a"))
+    assert a.usage.cached_tokens == 0
+    c = await engine.generate(HISTORY[:2], options=GenerationOptions(max_new_tokens=3, session="c"))
+    assert c.usage.cached_tokens > 0
 
 
 # -- concurrency and lifetime -----------------------------------------------------------------------
