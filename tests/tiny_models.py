@@ -10,9 +10,9 @@ The output of a random model is gibberish, but it drives every real code path: c
 tools, ``generate``, streaming, KV caches, 4-bit loading. Tests that need a specific reply force it
 with a logits processor (see :class:`ForcedTokensLogitsProcessor`).
 
-Use::
+Use (pytest puts ``tests/`` on ``sys.path``; scripts add it themselves)::
 
-    from tests.tiny_models import build_tiny_chat_model
+    from tiny_models import build_tiny_chat_model
 
     path = build_tiny_chat_model(tmp_path / "model")          # ChatML + Hermes <tool_call> template
     path = build_tiny_base_model(tmp_path / "base")           # same model, no chat template
