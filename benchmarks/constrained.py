@@ -38,7 +38,8 @@ for extra_path in (ROOT / "tests", ROOT / "examples" / "demo_model"):
     if str(extra_path) not in sys.path:
         sys.path.insert(0, str(extra_path))
 
-from hermitcrab.engines._constrained import ConstrainedHuggingEngine, ToolCallConstraint  # noqa: E402
+from hermitcrab.engines._constrained import ToolCallConstraint  # noqa: E402
+from hermitcrab.engines.hugging import HuggingEngine  # noqa: E402
 from hermitcrab.events import Completion, GenerationOptions  # noqa: E402
 from hermitcrab.messages import Message, ToolCall  # noqa: E402
 
@@ -178,7 +179,7 @@ class _Timed:
         return out
 
 
-class _TimedEngine(ConstrainedHuggingEngine):
+class _TimedEngine(HuggingEngine):
     """Times the constraint's processor of each round (benchmark only)."""
 
     sink: list[float]
@@ -199,7 +200,7 @@ class _TimedEngine(ConstrainedHuggingEngine):
 
 
 async def _rounds(
-    engine: ConstrainedHuggingEngine, tools: list[dict[str, Any]], options: list[GenerationOptions]
+    engine: HuggingEngine, tools: list[dict[str, Any]], options: list[GenerationOptions]
 ) -> list[Completion]:
     return [await engine.generate(PROMPT, tools=tools, options=o) for o in options]
 
@@ -272,7 +273,7 @@ def per_token(models: dict[str, Path], seeds: int, tokens: int) -> None:
 
 # -- 3. random model, many seeds ------------------------------------------------------------------------
 def random_sweep(path: Path, seeds: int) -> None:
-    engine = ConstrainedHuggingEngine(path, parallel_tool_calls=False, max_whitespace=1)
+    engine = HuggingEngine(path, parallel_tool_calls=False, max_whitespace=1, constrained=True)
     tc = engine.tokenizer.convert_tokens_to_ids("<tool_call>")
     rows = []
     for label, tools in SCHEMAS.items():
@@ -311,7 +312,7 @@ def demo_model(path: Path, per_kind: int) -> None:
     import data  # examples/demo_model/data.py
 
     samples = data.eval_prompts(per_kind=per_kind)
-    engine = ConstrainedHuggingEngine(path)
+    engine = HuggingEngine(path, constrained=True)
 
     async def run(constrained: bool) -> list[Completion]:
         out = []

@@ -21,9 +21,8 @@ The pieces:
     when there is nothing to constrain. Compiled grammars are cached per (tool set, tool choice,
     reasoning state) in a bounded LRU cache on the constraint, i.e. per tokenizer. Compilation happens
     lazily on the processor's first call, which is in the engine's worker thread, not on the event loop.
-:class:`ConstrainedHuggingEngine`
-    A :class:`~hermitcrab.engines.hugging.HuggingEngine` with ``constrained=True``: it adds the
-    processor to each round's ``logits_processor`` (after any of yours). Streaming, cancellation and
+:class:`~hermitcrab.engines.hugging.HuggingEngine` with ``constrained=True``
+    adds the processor to each round's ``logits_processor`` (after any of yours). Streaming, cancellation and
     KV reuse are the HuggingEngine's own, untouched. ``GenerationOptions(extra={"constrained": False})``
     turns the constraint off for one round (or for a conversation, through its default options).
 
@@ -65,19 +64,14 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import replace
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hermitcrab.engines.base import ToolSchema
-from hermitcrab.engines.hugging import HuggingEngine
 from hermitcrab.errors import ConfigurationError, EngineError, MissingDependencyError
-from hermitcrab.events import EngineEvent, GenerationOptions
-from hermitcrab.messages import Message
 from hermitcrab.prompting.registry import get_parser
 
-__all__ = ("ConstrainedHuggingEngine", "ToolCallConstraint", "constrained_formats")
+__all__ = ("ToolCallConstraint", "constrained_formats")
 
 _EXTRA = "pip install 'hermitcrab[constrained]'"
 
@@ -94,6 +88,7 @@ _XGRAMMAR_FORMATS: Mapping[str, str] = {
     "deepseek_v31": "deepseek_v3_1",
     "deepseek_v3_1": "deepseek_v3_1",
     "deepseek_v32_dsml": "deepseek_v3_2",
+    "deepseek_v32": "deepseek_v3_2",
     "deepseek_v3_2": "deepseek_v3_2",
     "kimi_k2": "kimi",
     "kimi": "kimi",
@@ -335,90 +330,6 @@ class ToolCallConstraint:
         """``"enabled"`` when the prompt ends inside an open ``<think>`` block, else ``"auto"``."""
         tail = self.tokenizer.decode(list(prompt_ids[-_REASONING_TAIL_TOKENS:]), skip_special_tokens=False)
         return "enabled" if tail.rfind(_THINK_BEGIN) > tail.rfind(_THINK_END) else "auto"
-
-
-class ConstrainedHuggingEngine(HuggingEngine):
-    """A :class:`HuggingEngine` whose tool calls always parse and validate (grammar-constrained).
-
-    Takes every :class:`HuggingEngine` argument, plus:
-
-    Args:
-        constrained: Constrain tool calls (default). ``GenerationOptions(extra={"constrained": bool})``
-            overrides it for one round.
-        max_whitespace: Longest whitespace run inside tool arguments (see :class:`ToolCallConstraint`).
-        parallel_tool_calls: Allow several calls per reply.
-        max_cached_grammars: Compiled grammars kept (LRU).
-
-    Raises:
-        MissingDependencyError: xgrammar is not installed (``pip install 'hermitcrab[constrained]'``).
-        ConfigurationError: the model's tool-call format has no grammar (see :func:`constrained_formats`).
-    """
-
-    def __init__(
-        self,
-        model_id_or_path: str | Path,
-        *,
-        constrained: bool = True,
-        max_whitespace: int | None = 16,
-        parallel_tool_calls: bool = True,
-        max_cached_grammars: int = 32,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(model_id_or_path, **kwargs)
-        self.constrained = constrained
-        self._constraint_settings: dict[str, Any] = {
-            "max_whitespace": max_whitespace,
-            "parallel_tool_calls": parallel_tool_calls,
-            "max_cached_grammars": max_cached_grammars,
-        }
-        self._constraint: ToolCallConstraint | None = None
-        if constrained:
-            self._constraint = self._make_constraint()
-
-    @property
-    def constraint(self) -> ToolCallConstraint:
-        """The engine's :class:`ToolCallConstraint` (made on first use when ``constrained=False``)."""
-        if self._constraint is None:
-            self._constraint = self._make_constraint()
-        return self._constraint
-
-    def _make_constraint(self) -> ToolCallConstraint:
-        config = self.model.config.get_text_config(decoder=True)
-        return ToolCallConstraint(
-            self.tokenizer,
-            self.parser.name,
-            vocab_size=getattr(config, "vocab_size", None),
-            stop_token_ids=sorted(self._end_ids) or None,
-            **self._constraint_settings,
-        )
-
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSchema] = (),
-        options: GenerationOptions = GenerationOptions(),
-    ) -> AsyncIterator[EngineEvent]:
-        """:meth:`HuggingEngine.stream` with the round's tool calls constrained.
-
-        Returns the HuggingEngine's own stream (so closing or cancelling it behaves exactly the same).
-        An invalid ``tool_choice`` raises :class:`~hermitcrab.errors.ConfigurationError` here.
-        """
-        return super().stream(messages, tools=tools, options=self.constrain_options(tools, options))
-
-    def constrain_options(self, tools: Sequence[ToolSchema], options: GenerationOptions) -> GenerationOptions:
-        """``options`` with the constraint's logits processor added for one round (after any others)."""
-        extra = dict(options.extra)
-        enabled = bool(extra.pop("constrained", self.constrained))
-        processor = self.constraint.logits_processor(tools, options.tool_choice) if enabled else None
-        if processor is not None:
-            from transformers import LogitsProcessorList
-
-            others = extra.get("logits_processor", self.generation_kwargs.get("logits_processor")) or []
-            extra["logits_processor"] = LogitsProcessorList([*others, processor])
-        if extra == dict(options.extra):
-            return options
-        return replace(options, extra=extra)
 
 
 # -- helpers ---------------------------------------------------------------------------------------

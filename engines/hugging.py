@@ -41,9 +41,9 @@ import gc
 import importlib.util
 import threading
 from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
@@ -64,6 +64,10 @@ from hermitcrab.errors import (
 from hermitcrab.events import EngineEvent, GenerationOptions, Usage
 from hermitcrab.messages import Message, ToolCall
 from hermitcrab.prompting.base import ToolCallParser
+
+if TYPE_CHECKING:
+    from hermitcrab.engines._constrained import ToolCallConstraint
+    from hermitcrab.prompting.pipeline import PromptPipeline
 
 __all__ = ("HuggingEngine",)
 
@@ -127,12 +131,23 @@ class HuggingEngine(Engine):
         max_cached_tokens: Also bound the tokens held by all kept caches (LRU eviction; the newest
             cache is always kept). Memory per token is ``2 x layers x kv_heads x head_dim x dtype size``.
         stream_buffer: Events buffered between the worker thread and the loop (backpressure).
+        prompt_pipeline: A :class:`~hermitcrab.prompting.PromptPipeline` that builds prompts instead
+            of the chat template (for models without one, or a format of your own); its stop strings
+            and parser name are used too.
+        constrained: Constrain tool calls with a grammar (xgrammar, ``hermitcrab[constrained]``) so they
+            always parse and validate against the tools' schemas; free text stays free.
+            ``GenerationOptions(extra={"constrained": bool})`` overrides it for one round, and
+            ``GenerationOptions.tool_choice`` ("auto", "none", "required", a tool name) is honoured.
+        max_whitespace: With ``constrained``: the longest whitespace run allowed inside tool arguments.
+        parallel_tool_calls: With ``constrained``: allow several calls in one reply.
+        max_cached_grammars: With ``constrained``: compiled grammars kept (LRU).
 
     Raises:
         ConfigurationError: impossible options (e.g. 4-bit and 8-bit together).
         MissingDependencyError: transformers/torch/bitsandbytes/accelerate missing (names the pip
             command).
-        ModelLoadError: the model or tokenizer cannot be loaded, or there is no chat template.
+        ModelLoadError: the model or tokenizer cannot be loaded, or there is no chat template
+            (and no ``prompt_pipeline``).
     """
 
     def __init__(
@@ -154,6 +169,11 @@ class HuggingEngine(Engine):
         max_cached_sessions: int = 8,
         max_cached_tokens: int | None = None,
         stream_buffer: int = 32,
+        prompt_pipeline: PromptPipeline | None = None,
+        constrained: bool = False,
+        max_whitespace: int | None = 16,
+        parallel_tool_calls: bool = True,
+        max_cached_grammars: int = 32,
     ) -> None:
         if load_in_4bit and load_in_8bit:
             raise ConfigurationError("load_in_4bit and load_in_8bit cannot both be true: choose one")
@@ -188,10 +208,16 @@ class HuggingEngine(Engine):
         self.tokenizer: Any = self._load_tokenizer(dict(tokenizer_kwargs or {}))
         if chat_template is not None:
             self.tokenizer.chat_template = chat_template
-        if self.tokenizer.chat_template is None and type(self).build_prompt is HuggingEngine.build_prompt:
+        self.prompt_pipeline = prompt_pipeline
+        if (
+            self.tokenizer.chat_template is None
+            and prompt_pipeline is None
+            and type(self).build_prompt is HuggingEngine.build_prompt
+        ):
             raise ModelLoadError(
-                f"{self.model_id} has no chat template: pass chat_template='...' (a Jinja template) to "
-                "HuggingEngine, or subclass it and override build_prompt"
+                f"{self.model_id} has no chat template: pass chat_template='...' (a Jinja template) or "
+                "prompt_pipeline=... (e.g. hermitcrab.prompting.llama2_pipeline()) to HuggingEngine, "
+                "or subclass it and override build_prompt"
             )
         self.model: Any = self._load_model(
             device=device,
@@ -203,8 +229,19 @@ class HuggingEngine(Engine):
             quantized=quantized,
         )
         self.max_context_size = max_context_size or self._context_from_config()
+        if parser is None and prompt_pipeline is not None:
+            parser = prompt_pipeline.parser
         self.parser: ToolCallParser = _resolve_parser(parser, self.tokenizer.chat_template)
         self._end_ids = self._find_end_ids()
+        self.constrained = constrained
+        self._constraint_settings: dict[str, Any] = {
+            "max_whitespace": max_whitespace,
+            "parallel_tool_calls": parallel_tool_calls,
+            "max_cached_grammars": max_cached_grammars,
+        }
+        self._constraint: ToolCallConstraint | None = None
+        if constrained:  # fail at construction: xgrammar missing, or no grammar for this format
+            self._constraint = self._make_constraint()
 
     # -- loading --------------------------------------------------------------------------------
     def _load_tokenizer(self, kwargs: dict[str, Any]) -> Any:
@@ -307,18 +344,60 @@ class HuggingEngine(Engine):
                 ids.update(v for v in value if isinstance(v, int))
         special = set(getattr(self.tokenizer, "all_special_ids", ()))
         vocab = self.tokenizer.get_vocab()
-        for text in (*self.parser.stop_markers, *_END_OF_TURN_STRINGS):
+        own = (*self.parser.stop_markers, *self._pipeline_stop())
+        for text in (*own, *_END_OF_TURN_STRINGS):
             token_id = vocab.get(text)
-            if token_id is not None and (token_id in special or text in self.parser.stop_markers):
+            if token_id is not None and (token_id in special or text in own):
                 ids.add(token_id)
         return frozenset(ids)
 
+    def _pipeline_stop(self) -> tuple[str, ...]:
+        return tuple(self.prompt_pipeline.stop) if self.prompt_pipeline is not None else ()
+
+    # -- constrained tool calls -------------------------------------------------------------------
+    @property
+    def constraint(self) -> ToolCallConstraint:
+        """The engine's grammar constraint for tool calls (made on first use when ``constrained=False``)."""
+        if self._constraint is None:
+            self._constraint = self._make_constraint()
+        return self._constraint
+
+    def _make_constraint(self) -> ToolCallConstraint:
+        from hermitcrab.engines._constrained import ToolCallConstraint
+
+        config = self.model.config.get_text_config(decoder=True)
+        return ToolCallConstraint(
+            self.tokenizer,
+            self.parser.name,
+            vocab_size=getattr(config, "vocab_size", None),
+            stop_token_ids=sorted(self._end_ids) or None,
+            **self._constraint_settings,
+        )
+
+    def constrain_options(self, tools: Sequence[ToolSchema], options: GenerationOptions) -> GenerationOptions:
+        """``options`` with the grammar's logits processor added for one round (after any others),
+        when constraints are on (``constrained=True`` or ``options.extra["constrained"]``)."""
+        if "constrained" not in options.extra and not self.constrained:
+            return options
+        extra = dict(options.extra)
+        enabled = bool(extra.pop("constrained", self.constrained))
+        processor = self.constraint.logits_processor(tools, options.tool_choice) if enabled else None
+        if processor is not None:
+            from transformers import LogitsProcessorList
+
+            others = extra.get("logits_processor", self.generation_kwargs.get("logits_processor")) or []
+            extra["logits_processor"] = LogitsProcessorList([*others, processor])
+        return replace(options, extra=extra)
+
     # -- prompts and token counts -----------------------------------------------------------------
     def build_prompt(self, messages: Sequence[Message], tools: Sequence[ToolSchema] = ()) -> str:
-        """The prompt text for ``messages`` and ``tools``: the chat template, generation prompt included.
+        """The prompt text for ``messages`` and ``tools``: the chat template (or the
+        ``prompt_pipeline``), generation prompt included.
 
         Override it (with :meth:`message_len`) to use a prompt format of your own.
         """
+        if self.prompt_pipeline is not None:
+            return self.prompt_pipeline(messages, tools)
         return self._render([m.to_dict() for m in messages], tools, add_generation_prompt=True)
 
     def prompt_ids(self, messages: Sequence[Message], tools: Sequence[ToolSchema] = ()) -> list[int]:
@@ -346,6 +425,8 @@ class HuggingEngine(Engine):
         Exact for additive templates (ChatML and most others); the conversation verifies the chosen
         prompt with :meth:`prompt_len` and copes with templates that are not additive.
         """
+        if self.prompt_pipeline is not None:
+            return int(self.prompt_pipeline.message_len(self.tokenizer, message))
         anchor = self._anchor_for(message)
         try:
             prefix = self._anchor_text(anchor, message)
@@ -431,6 +512,7 @@ class HuggingEngine(Engine):
         token and waits for the worker thread to end.
         """
         self._check_open()
+        options = self.constrain_options(tools, options)
         job = _Round(
             messages=tuple(messages),
             tools=tuple(tools),
@@ -494,7 +576,14 @@ class HuggingEngine(Engine):
         import torch
 
         options = job.options
-        prompt = self.prompt_ids(job.messages, job.tools)
+        if type(self).prompt_ids is HuggingEngine.prompt_ids:
+            text = self.build_prompt(job.messages, job.tools)
+            prompt = self._encode(text)
+        else:  # a subclass makes the ids itself; the parser only needs to see how the prompt ends
+            prompt = list(self.prompt_ids(job.messages, job.tools))
+            text = self.tokenizer.decode(prompt[-64:], skip_special_tokens=False)
+        # A parser that knows how the prompt ends (e.g. inside an opened <think> block).
+        job.parser = self.parser.for_prompt(text)
         room = self.max_context_size - len(prompt)
         if room <= 0:
             raise PromptTooLongError(
@@ -531,7 +620,7 @@ class HuggingEngine(Engine):
                     self._emit(job, ("events", parsed))
 
             streamer_cls, criterion_cls = make_streamer_classes()
-            stop_strings = tuple(options.stop) + tuple(job.parser.stop_markers)
+            stop_strings = (*options.stop, *job.parser.stop_markers, *self._pipeline_stop())
             streamer = streamer_cls(
                 self.tokenizer,
                 on_text=on_text,

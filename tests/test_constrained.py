@@ -26,11 +26,8 @@ import xgrammar as xgr
 from tiny_models import ForcedTokensLogitsProcessor, build_tiny_chat_model
 from transformers import AutoTokenizer, LogitsProcessor
 
-from hermitcrab.engines._constrained import (
-    ConstrainedHuggingEngine,
-    ToolCallConstraint,
-    constrained_formats,
-)
+from hermitcrab.engines._constrained import ToolCallConstraint, constrained_formats
+from hermitcrab.engines.hugging import HuggingEngine
 from hermitcrab.errors import ConfigurationError, EngineError, MissingDependencyError
 from hermitcrab.events import Completion, GenerationOptions, TextDelta, ToolCallEvent
 from hermitcrab.messages import Message, ToolCall
@@ -131,9 +128,9 @@ def tokenizer(chat_model: Path) -> Any:
 
 
 @pytest.fixture
-def engine(chat_model: Path) -> ConstrainedHuggingEngine:
+def engine(chat_model: Path) -> HuggingEngine:
     # One call per reply and at most one space between JSON tokens keep random replies short.
-    return ConstrainedHuggingEngine(chat_model, parallel_tool_calls=False, max_whitespace=1)
+    return HuggingEngine(chat_model, parallel_tool_calls=False, max_whitespace=1, constrained=True)
 
 
 @pytest.fixture
@@ -143,9 +140,7 @@ def constraint(tokenizer: Any) -> ToolCallConstraint:
     )
 
 
-def _options(
-    engine: ConstrainedHuggingEngine, *, seed: int, bias: float = 0.0, **kw: Any
-) -> GenerationOptions:
+def _options(engine: HuggingEngine, *, seed: int, bias: float = 0.0, **kw: Any) -> GenerationOptions:
     extra: dict[str, Any] = dict(kw.pop("extra", {}))
     if bias:
         extra["sequence_bias"] = {(engine.tokenizer.convert_tokens_to_ids("<tool_call>"),): bias}
@@ -154,9 +149,7 @@ def _options(
     )
 
 
-def _generate(
-    engine: ConstrainedHuggingEngine, tools: list[dict[str, Any]], options: GenerationOptions
-) -> Completion:
+def _generate(engine: HuggingEngine, tools: list[dict[str, Any]], options: GenerationOptions) -> Completion:
     """One generation on a fresh event loop: the many-generation tests below need no second backend
     (the anyio tests further down check streaming and cancellation under asyncio and trio)."""
     return anyio.run(functools.partial(engine.generate, PROMPT, tools=tools, options=options))
@@ -164,7 +157,7 @@ def _generate(
 
 # -- generation with the constraint on -----------------------------------------------------------------
 @pytest.mark.parametrize("tool_set", list(TOOL_SETS))
-def test_constrained_calls_always_parse_and_validate(engine: ConstrainedHuggingEngine, tool_set: str) -> None:
+def test_constrained_calls_always_parse_and_validate(engine: HuggingEngine, tool_set: str) -> None:
     tools = TOOL_SETS[tool_set]
     calls: list[ToolCall] = []
     for seed, choice in ((0, "auto"), (1, "auto"), (2, "required")):  # the seed sweep is in benchmarks/
@@ -176,7 +169,7 @@ def test_constrained_calls_always_parse_and_validate(engine: ConstrainedHuggingE
     assert len(calls) >= 2  # the bias made the model call: the assertions above had something to check
 
 
-def test_same_model_without_constraint_writes_invalid_calls(engine: ConstrainedHuggingEngine) -> None:
+def test_same_model_without_constraint_writes_invalid_calls(engine: HuggingEngine) -> None:
     tools = TOOL_SETS["three"]
     calls: list[ToolCall] = []
     for seed in range(3):
@@ -187,7 +180,7 @@ def test_same_model_without_constraint_writes_invalid_calls(engine: ConstrainedH
     assert not any(_is_valid(call, tools) for call in calls)
 
 
-def test_tool_choice_required_always_yields_a_valid_call(engine: ConstrainedHuggingEngine) -> None:
+def test_tool_choice_required_always_yields_a_valid_call(engine: HuggingEngine) -> None:
     tools = TOOL_SETS["three"]
     for seed in range(3):
         # Biased *against* the call marker: the grammar still makes the reply a call.
@@ -199,7 +192,7 @@ def test_tool_choice_required_always_yields_a_valid_call(engine: ConstrainedHugg
         _assert_valid(completion.message.tool_calls, tools)
 
 
-def test_tool_choice_none_never_yields_a_call(engine: ConstrainedHuggingEngine) -> None:
+def test_tool_choice_none_never_yields_a_call(engine: HuggingEngine) -> None:
     tools = TOOL_SETS["three"]
     for seed in range(3):
         options = _options(engine, seed=seed, bias=8.0, max_new_tokens=40, tool_choice="none")
@@ -210,7 +203,7 @@ def test_tool_choice_none_never_yields_a_call(engine: ConstrainedHuggingEngine) 
     assert _generate(engine, tools, control).message.tool_calls
 
 
-def test_named_tool_choice_forces_exactly_that_tool(engine: ConstrainedHuggingEngine) -> None:
+def test_named_tool_choice_forces_exactly_that_tool(engine: HuggingEngine) -> None:
     tools = TOOL_SETS["three"]
     for seed in range(2):
         options = _options(engine, seed=seed, tool_choice="add")
@@ -221,7 +214,7 @@ def test_named_tool_choice_forces_exactly_that_tool(engine: ConstrainedHuggingEn
 
 @pytest.mark.anyio
 async def test_streaming_with_constraint_emits_the_call_and_a_matching_completion(
-    engine: ConstrainedHuggingEngine,
+    engine: HuggingEngine,
 ) -> None:
     tools = TOOL_SETS["nested"]
     events = [e async for e in engine.stream(PROMPT, tools=tools, options=_options(engine, seed=1, bias=6.0))]
@@ -235,7 +228,7 @@ async def test_streaming_with_constraint_emits_the_call_and_a_matching_completio
 
 @pytest.mark.anyio
 async def test_cancelling_a_constrained_round_leaves_the_engine_usable(
-    engine: ConstrainedHuggingEngine,
+    engine: HuggingEngine,
 ) -> None:
     tools = TOOL_SETS["three"]
     long = _options(engine, seed=0, max_new_tokens=2000)
@@ -256,7 +249,7 @@ async def test_cancelling_a_constrained_round_leaves_the_engine_usable(
 
 
 @pytest.mark.anyio
-async def test_constraint_follows_kv_cache_reuse_across_rounds(engine: ConstrainedHuggingEngine) -> None:
+async def test_constraint_follows_kv_cache_reuse_across_rounds(engine: HuggingEngine) -> None:
     tools = TOOL_SETS["weather"]
     session = object()
     first = await engine.generate(
@@ -275,7 +268,7 @@ async def test_constraint_follows_kv_cache_reuse_across_rounds(engine: Constrain
 
 @pytest.mark.anyio
 async def test_a_processor_that_fights_the_grammar_raises_instead_of_emitting_a_bad_call(
-    engine: ConstrainedHuggingEngine,
+    engine: HuggingEngine,
 ) -> None:
     tools = TOOL_SETS["weather"]
     bad = _call("get_weather", {"city": "Paris", "unit": "kelvin"})
@@ -293,11 +286,14 @@ async def test_a_processor_that_fights_the_grammar_raises_instead_of_emitting_a_
 
 
 @pytest.mark.anyio
-async def test_invalid_tool_choice_is_a_configuration_error(engine: ConstrainedHuggingEngine) -> None:
+async def test_invalid_tool_choice_is_a_configuration_error(engine: HuggingEngine) -> None:
     with pytest.raises(ConfigurationError, match="get_weather"):
-        engine.stream(PROMPT, tools=[WEATHER], options=GenerationOptions(tool_choice="send_email"))
+        await engine.generate(PROMPT, tools=[WEATHER], options=GenerationOptions(tool_choice="send_email"))
     with pytest.raises(ConfigurationError, match="required"):
-        engine.stream(PROMPT, tools=[], options=GenerationOptions(tool_choice="required"))
+        await engine.generate(PROMPT, tools=[], options=GenerationOptions(tool_choice="required"))
+    # the engine is still usable afterwards
+    completion = await engine.generate(PROMPT, options=GenerationOptions(max_new_tokens=2))
+    assert completion.usage.completion_tokens <= 2
 
 
 DEMO_MODEL = Path(__file__).resolve().parents[1] / "examples" / "demo_model" / "model"
@@ -317,7 +313,7 @@ def test_demo_model_with_constraint_makes_only_valid_calls() -> None:
     if spec.name not in sys.modules:
         sys.modules[spec.name] = data  # dataclasses look their module up while the file runs
         spec.loader.exec_module(data)
-    engine = ConstrainedHuggingEngine(DEMO_MODEL)
+    engine = HuggingEngine(DEMO_MODEL, constrained=True)
 
     async def first_replies() -> list[tuple[Any, Completion]]:
         out = []
@@ -473,7 +469,7 @@ def test_errors_say_what_to_do(tokenizer: Any, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_engine_reports_its_constraint(chat_model: Path) -> None:
-    engine = ConstrainedHuggingEngine(chat_model, constrained=False)
+    engine = HuggingEngine(chat_model, constrained=False)
     assert engine.constrained is False
     assert engine.constraint.format == "hermes"  # made on demand, for rounds that ask for it
     assert engine.constraint.vocab_size == engine.model.config.vocab_size
