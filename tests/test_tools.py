@@ -22,11 +22,11 @@ import anyio
 import anyio.lowlevel
 import jsonschema
 import pytest
-from hermitcrab.tools import Tool, as_tool, format_validation_error, result_to_text, tool, tools_of
 from pydantic import BaseModel, Field, ValidationError
 from typing_extensions import TypedDict
 
 from hermitcrab.errors import ConfigurationError, ToolDefinitionError
+from hermitcrab.tools import Tool, as_tool, format_validation_error, result_to_text, tool, tools_of
 
 # -- module-level types and tools used by several tests ------------------------------------------
 
