@@ -32,7 +32,7 @@ from hermitcrab.errors import ConfigurationError, EngineError, MissingDependency
 from hermitcrab.events import Completion, GenerationOptions, TextDelta, ToolCallEvent
 from hermitcrab.messages import Message, ToolCall
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "chat_templates"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "chat_templates"  # copied from shared/fixtures
 
 
 def _tool(name: str, parameters: dict[str, Any]) -> dict[str, Any]:

@@ -23,13 +23,10 @@ jinja2 = pytest.importorskip("jinja2", reason=_WHY)
 jinja2_ext = pytest.importorskip("jinja2.ext", reason=_WHY)
 jinja2_sandbox = pytest.importorskip("jinja2.sandbox", reason=_WHY)
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "chat_templates"
-if not FIXTURES.is_dir():  # the checkout may sit elsewhere; the fixtures live beside it
-    FIXTURES = Path("/work/shared/fixtures/chat_templates")
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "chat_templates"  # copied from shared/fixtures
 
-MANIFEST: list[dict[str, Any]] = (
-    json.loads((FIXTURES / "MANIFEST.json").read_text()) if FIXTURES.is_dir() else []
-)
+MANIFEST: list[dict[str, Any]] = json.loads((FIXTURES / "MANIFEST.json").read_text())
+assert len(MANIFEST) >= 40, "the chat-template fixtures are missing"
 
 LABEL_TO_PARSER = {
     "hermes": "hermes",

@@ -37,7 +37,7 @@ from hermitcrab.errors import (
 from hermitcrab.events import Completion, GenerationOptions, TextDelta, ToolCallEvent
 from hermitcrab.messages import Message, ToolCall
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "chat_templates"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "chat_templates"  # copied from shared/fixtures
 
 WEATHER_TOOL = {
     "type": "function",

@@ -32,7 +32,7 @@ from hermitcrab.prompting.pipeline import (
 )
 from hermitcrab.runtime._trim import Trimmer, unit_starts
 
-FIXTURES = Path("/work/shared/fixtures/chat_templates")
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "chat_templates"  # copied from shared/fixtures
 SPECIAL = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<s>", "</s>")
 QWEN_SYSTEM = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
 
