@@ -196,6 +196,12 @@ class HuggingEngine(Engine):
             _require("bitsandbytes", pip="pip install bitsandbytes")
 
         self.model_id = str(model_id_or_path)
+        looks_like_path = isinstance(model_id_or_path, Path) or self.model_id.startswith(("/", ".", "~"))
+        if looks_like_path and not Path(self.model_id).expanduser().is_dir():
+            raise ModelLoadError(
+                f"the model folder {self.model_id!r} does not exist (or is not a folder); pass a local "
+                "model folder or a Hugging Face model id such as 'Qwen/Qwen2.5-0.5B-Instruct'"
+            )
         self.generation_kwargs: dict[str, Any] = dict(generation_kwargs or {})
         self.chat_template_kwargs: dict[str, Any] = dict(chat_template_kwargs or {})
         self._closed = False

@@ -182,8 +182,11 @@ def test_impossible_options_raise_configuration_error(
 
 
 def test_missing_model_folder_raises_model_load_error(tmp_path: Path) -> None:
-    with pytest.raises(ModelLoadError) as info:
+    with pytest.raises(ModelLoadError, match="does not exist"):
         HuggingEngine(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelLoadError) as info:  # a folder that holds no model
+        HuggingEngine(tmp_path / "empty")
     assert info.value.__cause__ is not None
 
 

@@ -43,6 +43,12 @@ HISTORY = [
 ]
 
 
+@pytest.mark.parametrize("where", ["/no/such/model", "./missing-model", Path("missing")])
+def test_missing_model_folder_is_a_clear_error(where: str | Path) -> None:
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        HuggingEngine(where)
+
+
 def test_model_without_template_names_both_remedies(base_model: Path) -> None:
     with pytest.raises(ModelLoadError) as info:
         HuggingEngine(base_model)
