@@ -268,6 +268,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--decay-steps", type=int, default=800)
+    parser.add_argument("--init-from", type=Path, default=None, help="continue from this model folder")
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--heads", type=int, default=4)
@@ -289,7 +290,13 @@ def main() -> None:
     blocks = tool_blocks()
     _check_renderer(blocks)
     fixed = [p for _, pieces in blocks.values() for p in pieces]
-    raw = build_tokenizer(_corpus(args.seed + 1, 20000, blocks), args.vocab, list(dict.fromkeys(fixed)))
+    if args.init_from is not None:
+        # A further stage: same tokenizer and weights, a fresh optimizer and another data seed.
+        from tokenizers import Tokenizer
+
+        raw = Tokenizer.from_file(str(args.init_from / "tokenizer.json"))
+    else:
+        raw = build_tokenizer(_corpus(args.seed + 1, 20000, blocks), args.vocab, list(dict.fromkeys(fixed)))
     vocab = -(-raw.get_vocab_size() // 64) * 64
     pad_id, end_id = raw.token_to_id("<|endoftext|>"), raw.token_to_id("<|im_end|>")
     config = LlamaConfig(
@@ -307,6 +314,8 @@ def main() -> None:
         initializer_range=0.02,
     )
     model = LlamaForCausalLM(config)
+    if args.init_from is not None:
+        model = LlamaForCausalLM.from_pretrained(args.init_from, dtype=torch.float32)
     params = sum(p.numel() for p in model.parameters())
     print(f"vocab {raw.get_vocab_size()} (padded {vocab}), {params / 1e6:.2f} M parameters", flush=True)
 
@@ -362,6 +371,7 @@ def main() -> None:
 
     model.eval()
     train_seconds = time.monotonic() - started
+    args.steps = total  # as run: rerunning with this --steps reproduces the model
     extra = {
         "parameters": params,
         "train_seconds": round(train_seconds),
