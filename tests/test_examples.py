@@ -181,3 +181,26 @@ def test_web_service_streams_the_round_as_ndjson(web_service: str) -> None:
 def test_web_service_rejects_other_paths(web_service: str) -> None:
     assert httpx.get(f"{web_service}/nope", timeout=30).status_code == 404
     assert httpx.get(f"{web_service}/ask", timeout=30).status_code == 400
+
+
+def test_demo_model_tokenizer_gives_a_name_the_same_tokens_in_the_question_and_in_the_call() -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(DEMO_MODEL)
+    for text in ("What's the weather in Ærøskøbing, in °F?", '{"city": "San Francisco"} 12.5 km 🦀'):
+        ids = tokenizer.encode(text, add_special_tokens=False)
+        assert tokenizer.decode(ids) == text  # transformers kept the pre-tokenizer it was trained with
+
+    def pieces(text: str) -> list[str]:
+        return tokenizer.convert_ids_to_tokens(tokenizer.encode(text, add_special_tokens=False))
+
+    question, call = pieces("weather in Zanzibar?"), pieces('{"city": "Zanzibar"}')
+    name = pieces("Zanzibar")
+    assert len(name) > 1  # an unseen name splits into pieces...
+    assert any(question[i : i + len(name)] == name for i in range(len(question)))  # ...the same ones
+    assert any(call[i : i + len(name)] == name for i in range(len(call)))
+
+
+def test_demo_model_folder_stays_small() -> None:
+    size = sum(f.stat().st_size for f in DEMO_MODEL.iterdir() if f.is_file())
+    assert size < 10 * 1024 * 1024
