@@ -8,6 +8,7 @@ any Hugging Face chat model with ``--model``.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import time
 from collections.abc import Sequence
@@ -27,7 +28,15 @@ from hermitcrab import (
     ToolResultEvent,
 )
 
-__all__ = ("DEMO_MODEL", "Transcript", "ask", "bot_arguments", "load_engine", "run_bot")
+__all__ = (
+    "DEMO_MODEL",
+    "Transcript",
+    "ask",
+    "bot_arguments",
+    "constrained_available",
+    "load_engine",
+    "run_bot",
+)
 
 DEMO_MODEL = Path(__file__).resolve().parent / "demo_model" / "model"
 """The tiny tool-calling model trained for these examples (a few MB, loads in well under a second)."""
@@ -42,26 +51,50 @@ class Transcript:
     answer: str = ""
 
 
+def constrained_available() -> bool:
+    """Whether grammar-constrained tool calls can be used (the optional ``xgrammar`` is installed)."""
+    return importlib.util.find_spec("xgrammar") is not None
+
+
 def bot_arguments(doc: str | None, question: str) -> argparse.Namespace:
-    """Parse a bot's command line: an optional question, ``--model`` and ``--load-in-4bit``."""
+    """Parse a bot's command line: an optional question, ``--model``, ``--load-in-4bit`` and
+    ``--constrained`` / ``--no-constrained``."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("question", nargs="?", default=question, help=f"what to ask (default: {question!r})")
     parser.add_argument("--model", help="a Hugging Face model id or local folder (default: the demo model)")
     parser.add_argument(
         "--load-in-4bit", action="store_true", help="quantize the model to 4 bits at load time"
     )
+    parser.add_argument(
+        "--constrained",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="grammar-constrained tool calls (xgrammar); default: on for the demo model when xgrammar "
+        "is installed, off for --model",
+    )
     return parser.parse_args()
 
 
 def load_engine(
-    model: str | None = None, *, load_in_4bit: bool = False, verbose: bool = True
+    model: str | None = None,
+    *,
+    load_in_4bit: bool = False,
+    verbose: bool = True,
+    constrained: bool | None = None,
 ) -> HuggingEngine:
-    """A :class:`HuggingEngine` for ``model``, or for the shipped demo model when ``model`` is None."""
+    """A :class:`HuggingEngine` for ``model``, or for the shipped demo model when ``model`` is None.
+
+    ``constrained=None`` constrains the demo model's tool calls with a grammar when ``xgrammar`` is
+    installed (its calls then always parse and validate; it still works without), and leaves other
+    models unconstrained (not every chat format has a grammar: pass ``True`` to ask for one)."""
     path = str(model or DEMO_MODEL)
+    if constrained is None:
+        constrained = model is None and constrained_available()
     if verbose:
-        print(f"(loading {'the demo model' if model is None else path}...)", flush=True)
+        name = "the demo model" if model is None else path
+        print(f"(loading {name}{', constrained tool calls' if constrained else ''}...)", flush=True)
     started = time.perf_counter()
-    engine = HuggingEngine(path, load_in_4bit=load_in_4bit)
+    engine = HuggingEngine(path, load_in_4bit=load_in_4bit, constrained=constrained)
     if verbose:
         print(f"(loaded in {time.perf_counter() - started:.2f} s)\n", flush=True)
     return engine
@@ -102,5 +135,6 @@ async def ask(
 
 async def run_bot(args: argparse.Namespace, system: str, tools: Sequence[Tool[..., Any]]) -> Transcript:
     """Load the model named on the command line (or the demo model) and ask the question once."""
-    async with load_engine(args.model, load_in_4bit=args.load_in_4bit) as engine:
+    constrained = getattr(args, "constrained", None)
+    async with load_engine(args.model, load_in_4bit=args.load_in_4bit, constrained=constrained) as engine:
         return await ask(engine, args.question, system=system, tools=tools)

@@ -26,7 +26,7 @@ sys.path.insert(0, str(EXAMPLES))
 
 import calculator_bot  # noqa: E402
 import weather_bot  # noqa: E402
-from _common import DEMO_MODEL, ask  # noqa: E402
+from _common import DEMO_MODEL, ask, constrained_available, load_engine  # noqa: E402
 
 from hermitcrab import HuggingEngine  # noqa: E402
 
@@ -40,11 +40,27 @@ def _env() -> dict[str, str]:
     return {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
 
 
-@pytest.fixture
-def engine() -> HuggingEngine:
+@pytest.fixture(
+    params=[
+        pytest.param(False, id="free"),
+        pytest.param(
+            True,
+            id="constrained",
+            marks=pytest.mark.skipif(not constrained_available(), reason="xgrammar is not installed"),
+        ),
+    ]
+)
+def engine(request: pytest.FixtureRequest) -> HuggingEngine:
     # Loading the ~1 M-parameter demo model takes milliseconds once transformers is imported; an
-    # engine per test keeps each test on its own event loop (asyncio or trio).
-    return HuggingEngine(DEMO_MODEL)
+    # engine per test keeps each test on its own event loop (asyncio or trio). The examples use
+    # grammar-constrained calls when xgrammar is installed, plain decoding otherwise: both must work.
+    return HuggingEngine(DEMO_MODEL, constrained=request.param)
+
+
+def test_examples_constrain_the_demo_model_exactly_when_xgrammar_is_installed() -> None:
+    engine = load_engine(verbose=False)
+    assert engine.constrained is constrained_available()
+    assert load_engine(verbose=False, constrained=False).constrained is False
 
 
 @pytest.mark.anyio

@@ -386,6 +386,62 @@ _LIST = {
     "eval": ("Any notes saved?", "Tell me my notes.", "Show me the notebook."),
 }
 
+# Variant 2 (stage 3 only): more training phrasings, text after the city, made-up words inside
+# real note sentences. Disjoint from every held-out ("eval") template, unit phrase and entity list.
+_WEATHER_V2 = (
+    "Weather report for {city}?",
+    "What's the forecast for {city}?",
+    "Is it windy in {city} this afternoon?",
+    "How is {city} looking weather-wise?",
+    "Should I bring a coat to {city} tomorrow?",
+    "What are the conditions like in {city} these days?",
+    "Find the weather in {city}, thanks.",
+    "Temperature in {city} please",
+    "Do you know the weather in {city} for my trip?",
+    "weather {city} now",
+)
+_AFTER_CITY_V2 = (
+    " today",
+    " right now",
+    " this evening",
+    " for my trip",
+    " please",
+    " tomorrow",
+    " currently",
+)
+_UNIT_PHRASES_V2 = {
+    "F": (" with Fahrenheit", " in Fahrenheit degrees", " as Fahrenheit", " in F please"),
+    "C": (" with Celsius", " in Celsius degrees", " as Celsius", " in C please"),
+}
+_SAVE_V2 = (
+    "Write this down: {text}",
+    "Don't let me forget: {text}",
+    "Add to my notes: {text}",
+    "Store a note: {text}",
+    "Keep a note: {text}",
+    "Record this: {text}",
+    "New note: {text}",
+    "Please save this note: {text}",
+    "Memo: {text}",
+    "Note down: {text}",
+    "Could you remember this: {text}",
+    "Save this: {text}",
+)
+_NOTE_VERBS_V2 = ("grab", "move", "hang", "fill", "tidy", "rent", "sort", "test", "lock", "find", "post")
+
+
+def note_text_v2(rng: random.Random) -> str:
+    """A real note sentence with made-up words inside ("buy the korvali", "zanel the bike on Monday"):
+    training-only, so a note's words are copied whatever they are."""
+    verb = rng.choice(_NOTE_VERBS + _NOTE_VERBS_V2) if rng.random() < 0.6 else made_up_name(rng).lower()
+    if rng.random() < 0.6:
+        obj = rng.choice(("the ", "a ", "my ", "")) + made_up_name(rng).lower()
+    else:
+        obj = rng.choice(_NOTE_OBJECTS)
+    when = rng.choice(_NOTE_TIMES)
+    return " ".join(p for p in (verb, obj, when) if p)
+
+
 _CHAT: dict[str, tuple[tuple[str, str], ...]] = {
     "train": (
         ("Hello!", "Hello! How can I help you today?"),
@@ -470,7 +526,9 @@ class _Turn:
     direct_answer: str = ""
 
 
-def _weather_turn(rng: random.Random, split: Split, entities: str) -> _Turn:
+def _weather_turn(rng: random.Random, split: Split, entities: str, variant: int = 1) -> _Turn:
+    if variant == 2 and split == "train":
+        return _weather_turn_v2(rng)
     if entities == "seen":
         city, seen = rng.choice(CITIES_TRAIN), True
     elif entities == "unseen":
@@ -486,6 +544,21 @@ def _weather_turn(rng: random.Random, split: Split, entities: str) -> _Turn:
         phrase = rng.choice(_UNIT_PHRASES[split][unit])
         prompt = prompt[:-1] + phrase + prompt[-1] if prompt[-1] in "?." else prompt + phrase
     return _Turn(prompt, "get_weather", args, {}, seen, "weather")
+
+
+def _weather_turn_v2(rng: random.Random) -> _Turn:
+    city = made_up_name(rng) if rng.random() < 0.5 else rng.choice(CITIES_TRAIN)
+    template = rng.choice(_WEATHER["train"] + _WEATHER_V2)
+    prompt = template.format(city=city)
+    args: dict[str, Any] = {"city": city}
+    if rng.random() < 0.25 and "{city}?" in template:
+        prompt = prompt.replace(city + "?", city + rng.choice(_AFTER_CITY_V2) + "?")
+    if rng.random() < 0.4:
+        unit = rng.choice(("C", "F"))
+        args["unit"] = unit
+        phrase = rng.choice(_UNIT_PHRASES["train"][unit] + _UNIT_PHRASES_V2[unit])
+        prompt = prompt[:-1] + phrase + prompt[-1] if prompt[-1] in "?." else prompt + phrase
+    return _Turn(prompt, "get_weather", args, {}, True, "weather")
 
 
 def _convert_turn(rng: random.Random, split: Split) -> _Turn:
@@ -509,7 +582,12 @@ def _arith_turn(rng: random.Random, split: Split, name: str) -> _Turn:
     return _Turn(prompt, name, {"a": a, "b": b}, {"a": _fmt(a), "b": _fmt(b)}, True, name)
 
 
-def _save_turn(rng: random.Random, split: Split, entities: str) -> _Turn:
+def _save_turn(rng: random.Random, split: Split, entities: str, variant: int = 1) -> _Turn:
+    if variant == 2 and split == "train":
+        roll = rng.random()
+        text = random_note_text(rng) if roll < 0.25 else note_text_v2(rng) if roll < 0.6 else note_text(rng)
+        prompt = rng.choice(_SAVE["train"] + _SAVE_V2).format(text=text)
+        return _Turn(prompt, "save_note", {"text": text}, {}, True, "save_note")
     if entities == "unseen":
         text, seen = note_text(rng, seen=False), False
     elif entities == "seen":
@@ -537,20 +615,20 @@ def _no_tool_turn(rng: random.Random, split: Split) -> _Turn:
     )
 
 
-def _turn(rng: random.Random, toolset: Toolset, split: Split, entities: str) -> _Turn:
+def _turn(rng: random.Random, toolset: Toolset, split: Split, entities: str, variant: int = 1) -> _Turn:
     roll = rng.random()
     if toolset.name == "none":
         return _no_tool_turn(rng, split) if roll < 0.3 else _chat_turn(rng, split, toolset)
     if roll < 0.2:
         return _chat_turn(rng, split, toolset)
     if toolset.name == "weather":
-        return _weather_turn(rng, split, entities) if roll < 0.75 else _convert_turn(rng, split)
+        return _weather_turn(rng, split, entities, variant) if roll < 0.75 else _convert_turn(rng, split)
     if roll < 0.4:
         return _arith_turn(rng, split, "add")
     if roll < 0.6:
         return _arith_turn(rng, split, "multiply")
     if roll < 0.88:
-        return _save_turn(rng, split, entities)
+        return _save_turn(rng, split, entities, variant)
     return _Turn(rng.choice(_LIST[split]), "list_notes", {}, {}, True, "list_notes")
 
 
@@ -579,16 +657,21 @@ def _messages_for(
     ]
 
 
-def generate(rng: random.Random, *, split: Split = "train", entities: str = "mixed") -> Sample:
-    """One conversation: mostly one round, sometimes two (the REPL's case: a question after an answer)."""
+def generate(
+    rng: random.Random, *, split: Split = "train", entities: str = "mixed", variant: int = 1
+) -> Sample:
+    """One conversation: mostly one round, sometimes two (the REPL's case: a question after an answer).
+
+    ``variant=2`` (stage 3) adds training phrasings, words after the city and made-up words inside
+    note sentences; ``variant=1`` is the stream stages 1 and 2 were trained on, unchanged."""
     toolset = rng.choices(list(TOOLSETS.values()), weights=(0.46, 0.46, 0.08))[0]
     messages: list[Message] = []
     if toolset.system is not None:
         messages.append(Message.system(toolset.system))
     if split == "train" and rng.random() < 0.12:
-        earlier = _turn(rng, toolset, split, entities)
+        earlier = _turn(rng, toolset, split, entities, variant)
         messages += _messages_for(rng, toolset, earlier, rng.choice(_PREFIX[split]), split)
-    turn = _turn(rng, toolset, split, entities)
+    turn = _turn(rng, toolset, split, entities, variant)
     prefix = rng.choice(_PREFIX[split])
     messages += _messages_for(rng, toolset, turn, prefix, split)
     return Sample(toolset, messages, prefix + turn.prompt, turn.tool, turn.arguments, turn.seen, turn.kind)
@@ -637,11 +720,11 @@ def eval_prompts(seed: int = 1234, per_kind: int = 40) -> list[Sample]:
     return out
 
 
-def stream(seed: int, copy_fraction: float = 0.0) -> Iterator[Sample]:
+def stream(seed: int, copy_fraction: float = 0.0, variant: int = 1) -> Iterator[Sample]:
     """An endless, seeded stream of training conversations (with ``copy_fraction`` copy exercises)."""
     rng = random.Random(seed)
     while True:
-        yield copy_sample(rng) if rng.random() < copy_fraction else generate(rng)
+        yield copy_sample(rng) if rng.random() < copy_fraction else generate(rng, variant=variant)
 
 
 # -- rendering -----------------------------------------------------------------------------------

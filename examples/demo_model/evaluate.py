@@ -6,6 +6,7 @@ call (or none), the tool's result and the final answer are scored, and a Markdow
 
     python examples/demo_model/evaluate.py                   # ./model -> ./EVALUATION.md
     python examples/demo_model/evaluate.py --model /tmp/try --per-kind 10 --report /tmp/eval.md
+    python examples/demo_model/evaluate.py --constrained --report /tmp/eval-constrained.md  # xgrammar
 
 Metrics:
     call/no-call   the model called a tool exactly when the prompt needed one
@@ -135,10 +136,13 @@ def table(counts: dict[str, tuple[int, int]]) -> str:
     return "\n".join(lines)
 
 
-async def evaluate(model: str, per_kind: int, seed: int) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+async def evaluate(
+    model: str, per_kind: int, seed: int, constrained: bool = False
+) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+    """Run every held-out prompt; ``constrained`` turns on grammar-constrained tool calls (xgrammar)."""
     samples = data.eval_prompts(seed=seed, per_kind=per_kind)
     started = time.perf_counter()
-    async with HuggingEngine(model) as engine:
+    async with HuggingEngine(model, constrained=constrained) as engine:
         load_s = time.perf_counter() - started
         outcomes = [await run_one(engine, s) for s in samples]
     elapsed = time.perf_counter() - started - load_s
@@ -169,11 +173,15 @@ def main() -> None:
     parser.add_argument("--per-kind", type=int, default=40)
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--report", type=Path, default=HERE / "EVALUATION.md")
+    parser.add_argument(
+        "--constrained", action="store_true", help="grammar-constrained tool calls (needs xgrammar)"
+    )
+    parser.add_argument("--rows", type=Path, default=None, help="also write every prompt's outcome (JSON)")
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(1)
-    md, rows, info = anyio.run(evaluate, args.model, args.per_kind, args.seed)
+    md, rows, info = anyio.run(evaluate, args.model, args.per_kind, args.seed, args.constrained)
     failures = [
         r
         for r in rows
@@ -187,7 +195,9 @@ def main() -> None:
     report = (
         "# Demo model evaluation\n\n"
         f"Held-out prompts through `HuggingEngine` + `Conversation` with the bots' real tools "
-        f"({info['prompts']} prompts, greedy decoding, evaluated in {info['eval_s']} s on 1 CPU thread; "
+        f"({info['prompts']} prompts, greedy decoding, "
+        f"{'grammar-constrained tool calls (`constrained=True`)' if args.constrained else 'unconstrained'}, "
+        f"evaluated in {info['eval_s']} s on 1 CPU thread; "
         f"produced by `examples/demo_model/evaluate.py`).\n\n"
         f"{md}\n\n## Some misses\n\n"
         + "\n".join(
@@ -198,6 +208,8 @@ def main() -> None:
         + "\n"
     )
     args.report.write_text(report, encoding="utf-8")
+    if args.rows is not None:
+        args.rows.write_text(json.dumps(rows, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
     print(md)
     print(f"\n{info}; report written to {args.report}")
 

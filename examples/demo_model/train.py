@@ -178,11 +178,16 @@ class Batcher:
     """Turns the seeded sample stream into padded (input_ids, labels) batches."""
 
     def __init__(
-        self, tokenizer: Any, blocks: dict[str, tuple[str, list[str]]], seed: int, copy_fraction: float
+        self,
+        tokenizer: Any,
+        blocks: dict[str, tuple[str, list[str]]],
+        seed: int,
+        copy_fraction: float,
+        variant: int = 1,
     ):
         self.tokenizer = tokenizer
         self.blocks = {k: v[0] for k, v in blocks.items()}
-        self.stream = data.stream(seed, copy_fraction)
+        self.stream = data.stream(seed, copy_fraction, variant)
         self.pad = tokenizer.token_to_id("<|endoftext|>")
         self.rng = random.Random(seed)
         self.queue: list[list[tuple[Any, list[tuple[int, int]]]]] = []
@@ -277,12 +282,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick-eval", type=int, default=0, help="evaluate ~N held-out prompts at the end")
     parser.add_argument("--eval-every", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (recorded in training.json)")
+    parser.add_argument(
+        "--data-variant", type=int, default=1, choices=(1, 2), help="2: data.py's stage-3 additions"
+    )
+    parser.add_argument("--max-seconds", type=float, default=0.0, help="timing only: stop after N s")
     args = parser.parse_args()
 
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     random.seed(args.seed)
     started = time.monotonic()
@@ -319,7 +329,7 @@ def main() -> None:
     params = sum(p.numel() for p in model.parameters())
     print(f"vocab {raw.get_vocab_size()} (padded {vocab}), {params / 1e6:.2f} M parameters", flush=True)
 
-    batches = Batcher(raw, blocks, args.seed + 2, args.copy_fraction)
+    batches = Batcher(raw, blocks, args.seed + 2, args.copy_fraction, args.data_variant)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     optim = torch.optim.AdamW(
@@ -368,6 +378,9 @@ def main() -> None:
             print("eval", step, quick_eval(model, raw, blocks, args.quick_eval or 64), flush=True)
             model.train()
         step += 1
+        if args.max_seconds and time.monotonic() - started > args.max_seconds:
+            print(f"timing run: {step} steps in {time.monotonic() - started:.1f}s", flush=True)
+            return
 
     model.eval()
     train_seconds = time.monotonic() - started
