@@ -143,6 +143,10 @@ class ToolCallConstraint:
         max_whitespace: Longest run of whitespace allowed inside tool arguments (``None``: no limit).
         parallel_tool_calls: Allow several calls in one reply (as OpenAI's option of that name).
         max_cached_grammars: How many compiled grammars to keep (LRU).
+        max_string_length: Longest string argument allowed where the tool's schema sets no
+            ``maxLength`` (``None``: no limit). A small model stuck repeating itself inside a string
+            otherwise runs into ``max_new_tokens`` with the call still open; with a limit the grammar
+            closes the string and the call, so the call stays valid.
 
     Raises:
         MissingDependencyError: xgrammar is not installed.
@@ -159,6 +163,7 @@ class ToolCallConstraint:
         max_whitespace: int | None = 16,
         parallel_tool_calls: bool = True,
         max_cached_grammars: int = 32,
+        max_string_length: int | None = None,
     ) -> None:
         name = _key(format)
         if name not in _HERMES_FORMATS and name not in _XGRAMMAR_FORMATS:
@@ -169,6 +174,8 @@ class ToolCallConstraint:
             )
         if max_whitespace is not None and max_whitespace < 1:
             raise ConfigurationError(f"max_whitespace must be >= 1 or None, not {max_whitespace}")
+        if max_string_length is not None and max_string_length < 1:
+            raise ConfigurationError(f"max_string_length must be >= 1 or None, not {max_string_length}")
         if max_cached_grammars < 1:
             raise ConfigurationError(f"max_cached_grammars must be >= 1, not {max_cached_grammars}")
         xgr = _import_xgrammar()
@@ -176,6 +183,7 @@ class ToolCallConstraint:
         self.max_whitespace = max_whitespace
         self.parallel_tool_calls = parallel_tool_calls
         self.max_cached_grammars = max_cached_grammars
+        self.max_string_length = max_string_length
         self.tokenizer = tokenizer
         self._builtin = _XGRAMMAR_FORMATS.get(name)
         stops = sorted({int(t) for t in stop_token_ids}) if stop_token_ids else None
@@ -241,7 +249,7 @@ class ToolCallConstraint:
     ) -> Any:
         """The xgrammar ``StructuralTag`` describing a valid reply (not compiled, not cached)."""
         choice, forced = _normalise_choice(tools, tool_choice)
-        functions = [_function(t) for t in tools]
+        functions = [_function(t, self.max_string_length) for t in tools]
         if forced is not None:
             functions = [f for f in functions if f["name"] == forced]
         if self._builtin is None:
@@ -350,14 +358,30 @@ def _normalise_choice(tools: Sequence[ToolSchema], tool_choice: str | None) -> t
     )
 
 
-def _function(tool: ToolSchema) -> dict[str, Any]:
-    """``{"name", "parameters"}`` of an OpenAI-shaped tool, with a schema xgrammar compiles faithfully."""
+def _function(tool: ToolSchema, max_string_length: int | None = None) -> dict[str, Any]:
+    """``{"name", "parameters"}`` of an OpenAI-shaped tool, with a schema xgrammar compiles faithfully
+    (strings without a ``maxLength`` get ``max_string_length`` when one is set)."""
     function = tool.get("function", tool)
     name = function.get("name")
     if not isinstance(name, str) or not name:
         raise ConfigurationError(f"a tool schema has no function name: {dict(tool)!r}")
     parameters = function.get("parameters") or {"type": "object"}
+    if max_string_length is not None:
+        parameters = _cap_strings(parameters, max_string_length)
     return {"name": name, "parameters": _length_safe(parameters)}
+
+
+def _cap_strings(schema: Any, cap: int) -> Any:
+    """A copy of ``schema`` where every free-form string without a ``maxLength`` gets ``maxLength=cap``."""
+    if isinstance(schema, list):
+        return [_cap_strings(s, cap) for s in schema]
+    if not isinstance(schema, Mapping):
+        return schema
+    out = {k: _cap_strings(v, cap) for k, v in schema.items()}
+    free = not any(k in out for k in ("pattern", "format", "enum", "const", "maxLength"))
+    if free and out.get("type") == "string":
+        out["maxLength"] = cap
+    return out
 
 
 def _length_safe(schema: Any) -> Any:

@@ -141,6 +141,9 @@ class HuggingEngine(Engine):
         max_whitespace: With ``constrained``: the longest whitespace run allowed inside tool arguments.
         parallel_tool_calls: With ``constrained``: allow several calls in one reply.
         max_cached_grammars: With ``constrained``: compiled grammars kept (LRU).
+        max_string_length: With ``constrained``: the longest string argument where a tool's schema
+            sets no ``maxLength`` (keeps a model that repeats itself inside a string from running out
+            of tokens with the call still open).
 
     Raises:
         ConfigurationError: impossible options (e.g. 4-bit and 8-bit together).
@@ -174,6 +177,7 @@ class HuggingEngine(Engine):
         max_whitespace: int | None = 16,
         parallel_tool_calls: bool = True,
         max_cached_grammars: int = 32,
+        max_string_length: int | None = None,
     ) -> None:
         if load_in_4bit and load_in_8bit:
             raise ConfigurationError("load_in_4bit and load_in_8bit cannot both be true: choose one")
@@ -244,6 +248,7 @@ class HuggingEngine(Engine):
             "max_whitespace": max_whitespace,
             "parallel_tool_calls": parallel_tool_calls,
             "max_cached_grammars": max_cached_grammars,
+            "max_string_length": max_string_length,
         }
         self._constraint: ToolCallConstraint | None = None
         if constrained:  # fail at construction: xgrammar missing, or no grammar for this format

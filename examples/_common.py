@@ -51,6 +51,10 @@ class Transcript:
     answer: str = ""
 
 
+DEMO_MAX_STRING_LENGTH = 48
+"""Longest string argument the demo model may write when its calls are constrained (cities and notes)."""
+
+
 def constrained_available() -> bool:
     """Whether grammar-constrained tool calls can be used (the optional ``xgrammar`` is installed)."""
     return importlib.util.find_spec("xgrammar") is not None
@@ -94,7 +98,10 @@ def load_engine(
         name = "the demo model" if model is None else path
         print(f"(loading {name}{', constrained tool calls' if constrained else ''}...)", flush=True)
     started = time.perf_counter()
-    engine = HuggingEngine(path, load_in_4bit=load_in_4bit, constrained=constrained)
+    # The demo model sometimes repeats itself inside a string argument; a length limit lets the
+    # grammar close the call instead of running out of tokens with the call still open.
+    cap = DEMO_MAX_STRING_LENGTH if (constrained and model is None) else None
+    engine = HuggingEngine(path, load_in_4bit=load_in_4bit, constrained=constrained, max_string_length=cap)
     if verbose:
         print(f"(loaded in {time.perf_counter() - started:.2f} s)\n", flush=True)
     return engine

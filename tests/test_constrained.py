@@ -313,7 +313,7 @@ def test_demo_model_with_constraint_makes_only_valid_calls() -> None:
     if spec.name not in sys.modules:
         sys.modules[spec.name] = data  # dataclasses look their module up while the file runs
         spec.loader.exec_module(data)
-    engine = HuggingEngine(DEMO_MODEL, constrained=True)
+    engine = HuggingEngine(DEMO_MODEL, constrained=True, max_string_length=48)
 
     async def first_replies() -> list[tuple[Any, Completion]]:
         out = []
@@ -385,6 +385,23 @@ def test_length_limited_strings_stay_valid_json(constraint: ToolCallConstraint) 
     )
     raw_control = '{"city": "a\x1db", "unit": "celsius"}'  # json.loads rejects raw control characters
     assert not _accepts(constraint, _call("get_weather", raw_control), [WEATHER])
+
+
+def test_max_string_length_caps_free_strings_only(tokenizer: Any) -> None:
+    capped = ToolCallConstraint(
+        tokenizer,
+        "hermes",
+        stop_token_ids=[tokenizer.convert_tokens_to_ids("<|im_end|>")],
+        max_string_length=5,
+    )
+    schema = {"type": "object", "properties": {"note": {"type": "string"}}, "required": ["note"]}
+    save = _tool("save_note", schema)
+    assert _accepts(capped, _call("save_note", {"note": "abcde"}), [save])
+    assert not _accepts(capped, _call("save_note", {"note": "abcdef"}), [save])
+    # enums and explicit maxLength keep their own limits
+    assert _accepts(capped, _call("get_weather", {"city": "Zürich", "unit": "fahrenheit"}), [WEATHER])
+    with pytest.raises(ConfigurationError, match="max_string_length"):
+        ToolCallConstraint(tokenizer, "hermes", max_string_length=0)
 
 
 def test_markup_cannot_hide_inside_arguments(constraint: ToolCallConstraint) -> None:

@@ -137,12 +137,14 @@ def table(counts: dict[str, tuple[int, int]]) -> str:
 
 
 async def evaluate(
-    model: str, per_kind: int, seed: int, constrained: bool = False
+    model: str, per_kind: int, seed: int, constrained: bool = False, max_string_length: int | None = None
 ) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
-    """Run every held-out prompt; ``constrained`` turns on grammar-constrained tool calls (xgrammar)."""
+    """Run every held-out prompt; ``constrained`` turns on grammar-constrained tool calls (xgrammar),
+    with string arguments capped at ``max_string_length`` characters."""
     samples = data.eval_prompts(seed=seed, per_kind=per_kind)
     started = time.perf_counter()
-    async with HuggingEngine(model, constrained=constrained) as engine:
+    cap = max_string_length if constrained else None
+    async with HuggingEngine(model, constrained=constrained, max_string_length=cap) as engine:
         load_s = time.perf_counter() - started
         outcomes = [await run_one(engine, s) for s in samples]
     elapsed = time.perf_counter() - started - load_s
@@ -176,12 +178,20 @@ def main() -> None:
     parser.add_argument(
         "--constrained", action="store_true", help="grammar-constrained tool calls (needs xgrammar)"
     )
+    parser.add_argument(
+        "--max-string-length",
+        type=int,
+        default=48,
+        help="with --constrained: longest string argument (the grammar then closes the call)",
+    )
     parser.add_argument("--rows", type=Path, default=None, help="also write every prompt's outcome (JSON)")
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(1)
-    md, rows, info = anyio.run(evaluate, args.model, args.per_kind, args.seed, args.constrained)
+    md, rows, info = anyio.run(
+        evaluate, args.model, args.per_kind, args.seed, args.constrained, args.max_string_length
+    )
     failures = [
         r
         for r in rows
