@@ -76,8 +76,10 @@ from hermitcrab.prompting.pipeline import (
     vicuna_pipeline,
 )
 from hermitcrab.prompting.registry import get_parser, parser_names, register_parser, resolve_parser
+from hermitcrab.prompting.templates import CHATML_HERMES_TEMPLATE
 
 __all__ = (
+    "CHATML_HERMES_TEMPLATE",
     "VICUNA_SYSTEM",
     "Piece",
     "PromptCounts",
