@@ -27,7 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 for extra_path in (ROOT / "tests", ROOT / "examples" / "demo_model"):
     if str(extra_path) not in sys.path:
         sys.path.insert(0, str(extra_path))
+
+from _timing import median_time  # noqa: E402
 
 from hermitcrab.engines._constrained import ToolCallConstraint  # noqa: E402
 from hermitcrab.engines.hugging import HuggingEngine  # noqa: E402
@@ -110,15 +112,6 @@ def _table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) 
         print("| " + " | ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)) + " |")
 
 
-def _median_s(fn: Callable[[], object], repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def _valid_against_schema(call: ToolCall, tools: list[dict[str, Any]]) -> bool:
     import jsonschema
 
@@ -136,7 +129,7 @@ def compile_times(tokenizer: Any) -> None:
         *({**t, "function": {**t["function"], "name": t["function"]["name"] + "_2"}} for t in all_tools),
     ]
     sets = {"1 tool": all_tools[:1], "3 tools": all_tools[:3], f"{len(six[:6])} tools": six[:6]}
-    info_s = _median_s(lambda: ToolCallConstraint(tokenizer, "hermes"))
+    info_s = median_time(lambda: ToolCallConstraint(tokenizer, "hermes"))
 
     def cold_s(tools: list[dict[str, Any]], choice: str, repeat: int = 7) -> float:
         times = []
@@ -152,7 +145,7 @@ def compile_times(tokenizer: Any) -> None:
         cold = {choice: cold_s(tools, choice) for choice in ("auto", "required")}
         warm_constraint = ToolCallConstraint(tokenizer, "hermes")
         warm_constraint.grammar(tools)
-        warm = _median_s(lambda c=warm_constraint, tools=tools: c.grammar(tools), repeat=50)
+        warm = median_time(lambda c=warm_constraint, tools=tools: c.grammar(tools), repeat=50)
         rows.append(
             [label, f"{cold['auto'] * 1e3:.2f}", f"{cold['required'] * 1e3:.2f}", f"{warm * 1e6:.0f}"]
         )

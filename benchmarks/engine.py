@@ -23,12 +23,10 @@ run the same script there (the device is chosen automatically).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import anyio
 import anyio.lowlevel
 import torch
+from _timing import median_time
 from tiny_models import TOOL_TOKENS, build_tiny_chat_model
 from transformers import LogitsProcessorList, TextIteratorStreamer
 
@@ -73,15 +72,6 @@ TOOLS = [
 def row(metric: str, ours: str, baseline: str, note: str) -> None:
     ROWS.append((metric, ours, baseline, note))
     print(f"  {metric}: {ours} vs {baseline} ({note})", file=sys.stderr)
-
-
-def median_time(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def suppress(engine: HuggingEngine) -> list[int]:

@@ -12,12 +12,12 @@ offline model with a real tokenizer and chat template (needs the ``hf`` extra).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+from _timing import median_time
 
 from hermitcrab import Conversation, Engine, Message, ScriptedEngine, ToolCall
 
@@ -40,16 +40,6 @@ def make_history(n: int) -> list[Message]:
         history.append(Message.assistant(f"Answer {i}: it is {i % 30} degrees and cloudy there, as usual."))
         i += 1
     return history[:n]
-
-
-def timed(fn: Callable[[], object], repeat: int = 3) -> float:
-    """Median wall time of ``fn`` in seconds."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def naive_trim(engine: Engine, system: Message, history: Sequence[Message], budget: int) -> list[Message]:
@@ -111,10 +101,12 @@ def main() -> None:
                 conv._history.append(Message.user(f"one more question {next(counter)}"))
                 return len(conv.prompt())
 
-            t_cold = timed(cold)
-            t_incr = timed(incremental, repeat=5)
+            t_cold = median_time(cold, repeat=3)
+            t_incr = median_time(incremental, repeat=5)
             if n <= args.baseline_max:
-                t_naive = timed(lambda history=history: naive_trim(engine, system, history, BUDGET), repeat=1)
+                t_naive = median_time(
+                    lambda history=history: naive_trim(engine, system, history, BUDGET), repeat=1
+                )
                 baseline = f"{t_naive * 1000:10.1f} ms ({t_naive / t_cold:5.0f}x)"
             else:
                 baseline = "skipped (too slow)"
