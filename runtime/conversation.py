@@ -17,6 +17,7 @@ import tempfile
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import aclosing, contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -125,7 +126,7 @@ class Conversation:
         self._history: list[Message] = list(history)
         self.max_tool_rounds = max_tool_rounds
         self.max_new_tokens = max_new_tokens
-        self._options = _replace_options(options, max_new_tokens=max_new_tokens, session=self)
+        self._options = replace(options, max_new_tokens=max_new_tokens, session=self)
         budget = context - max_new_tokens
         self._policy = DispatchPolicy(
             on_error=tool_errors,
@@ -233,7 +234,7 @@ class Conversation:
                     options = self._options
                     if tool_choice is not None:
                         first = generations == 0
-                        options = _replace_options(options, tool_choice=tool_choice if first else "auto")
+                        options = replace(options, tool_choice=tool_choice if first else "auto")
                     async with aclosing(
                         _engine_stream(self.engine, prompt, self._tool_schemas, options)
                     ) as engine_events:
@@ -464,9 +465,3 @@ async def _engine_stream(
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:
             await aclose()
-
-
-def _replace_options(options: GenerationOptions, **changes: Any) -> GenerationOptions:
-    from dataclasses import replace
-
-    return replace(options, **changes)
