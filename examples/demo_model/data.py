@@ -632,6 +632,225 @@ def _turn(rng: random.Random, toolset: Toolset, split: Split, entities: str, var
     return _Turn(rng.choice(_LIST[split]), "list_notes", {}, {}, True, "list_notes")
 
 
+# Variant 3 (stage 4 only): wide, generated diversity, so the model keys on content words and copies
+# whatever follows them instead of matching memorised templates. Every list below is disjoint from
+# the held-out ("eval") templates, prefixes, unit phrases and entities (``check_disjoint`` asserts it).
+_FILLERS_V3 = ("So, ", "Well, ", "Right, ", "Um, ", "Now, ", "Also, ", "And ", "Yo, ", "Listen, ", "Hmm, ")
+
+
+def _prefix_v3(rng: random.Random) -> str:
+    """A lead-in that carries no request: a filler, a made-up name or interjection, or nothing."""
+    roll = rng.random()
+    if roll < 0.55:
+        return rng.choice(_PREFIX["train"])
+    if roll < 0.8:
+        return rng.choice(_FILLERS_V3)
+    word = made_up_name(rng).split()[0]
+    return rng.choice((f"{word}, ", f"{word}! ", f"Hey {word}, ", f"{word}. "))
+
+
+_GREET_V3 = ("Hello", "Hi", "Hey", "Good morning", "Good afternoon", "Good night", "Greetings", "Howdy", "Yo")
+_GREET_TO_V3 = ("", "", "", " friend", " buddy", " you", " bot", " again", " everyone")
+_SMALL_TALK_V3: tuple[tuple[str, str], ...] = (
+    ("Thanks.", "You're welcome!"),
+    ("Thank you!", "You're welcome!"),
+    ("Thanks so much!", "You're welcome! Anything else?"),
+    ("Cheers.", "You're welcome!"),
+    ("Great, thanks.", "Glad to help!"),
+    ("Ok.", "Glad to help!"),
+    ("Cool.", "Glad to help!"),
+    ("Perfect.", "Glad to help!"),
+    ("Good job.", "Thank you!"),
+    ("See you later.", "Goodbye! Have a nice day."),
+    ("Goodbye.", "Goodbye! Have a nice day."),
+    ("Good night!", "Good night! Sleep well."),
+    ("Who made you?", "I am hermitcrab's tiny demo model, a small assistant that can use tools."),
+    ("What are you?", "I am a very small language model. I can use tools to help you."),
+    ("Introduce yourself.", "I am hermitcrab's tiny demo model, a small assistant that can use tools."),
+    ("Are you there?", "Yes! How can I help?"),
+    ("I am bored.", "I can help with my tools if you like."),
+    ("I like cats.", "Cats are great!"),
+    ("What day is it?", "Sorry, I have no tool for that."),
+    ("Sing a song.", "Sorry, I can only chat and use my tools."),
+)
+_ABILITY_QUESTIONS_V3 = (
+    "What can you do?",
+    "What are your tools?",
+    "How can you help me?",
+    "What do you do?",
+    "Which tools do you have?",
+    "What can you help with?",
+    "Help!",
+    "What are your skills?",
+    "What tools can you use?",
+)
+
+
+def _chat_turn_v3(rng: random.Random, toolset: Toolset) -> _Turn:
+    roll = rng.random()
+    if roll < 0.2:
+        return _Turn(rng.choice(_ABILITY_QUESTIONS_V3), None, {}, {}, True, "chat", _ABILITIES[toolset.name])
+    if roll < 0.55:
+        greeting = rng.choice(_GREET_V3) + rng.choice((*_GREET_TO_V3, " " + made_up_name(rng)))
+        greeting += rng.choice(("!", ".", "", "!!"))
+        if greeting.startswith("Good"):
+            answer = greeting.split(" ")[0] + " " + greeting.split(" ")[1].rstrip("!.") + "! How can I help?"
+        else:
+            answer = rng.choice(("Hello! How can I help you today?", "Hi! What can I do for you?"))
+        return _Turn(greeting, None, {}, {}, True, "chat", answer)
+    if roll < 0.85:
+        prompt, answer = rng.choice(_SMALL_TALK_V3 + _CHAT["train"])
+        return _Turn(prompt, None, {}, {}, True, "chat", answer)
+    return _chat_turn(rng, "train", toolset)
+
+
+_WEATHER_V3 = (
+    "Should I wear shorts in {city}?",
+    "Do I need sunscreen in {city}?",
+    "Is it foggy in {city}?",
+    "Is it cloudy over {city}?",
+    "Are there storms in {city}?",
+    "Is it freezing in {city}?",
+    "How is the sky in {city}?",
+    "Can I go for a walk in {city}?",
+    "Do I need boots in {city} today?",
+    "Forecast {city}",
+    "{city}: weather?",
+    "Weather check for {city}.",
+    "Get the weather in {city}.",
+    "Show me the weather in {city}.",
+    "My friend lives in {city}. How is the weather there?",
+    "Flying to {city} soon, what's the weather?",
+)
+_CONVERT_V3 = (
+    "Give me {v} {from_word} in {to_word}.",
+    "{v} {from_word} equals how many {to_word}?",
+    "Switch {v} {from_word} to {to_word}.",
+    "Translate {v} {from_word} to {to_word}.",
+    "Work out {v} {from_word} in {to_word}.",
+    "{v} {from_word} to {to_word}, please.",
+    "Find {v} {from_word} in {to_word}.",
+    "My run was {v} {from_word}; in {to_word}?",
+)
+_ADD_V3 = (
+    "{a} plus {b}?",
+    "{a} + {b} = ?",
+    "Work out {a} plus {b}.",
+    "Find {a} + {b}.",
+    "Figure out {a} plus {b}.",
+    "Add up {a} and {b}, please.",
+    "Total of {a} and {b}?",
+    "I need {a} plus {b}.",
+    "Quick math: {a} + {b}",
+    "Plus: {a} and {b}",
+    "Take {a} and add {b}.",
+)
+_MULTIPLY_V3 = (
+    "{a} times {b}?",
+    "{a} x {b} = ?",
+    "{a} x {b}",
+    "Work out {a} times {b}.",
+    "Find {a} * {b}.",
+    "Figure out {a} times {b}.",
+    "Times {a} by {b}.",
+    "I need {a} times {b}.",
+    "Quick math: {a} * {b}",
+    "Product of {a} and {b}?",
+    "Take {a} and multiply it by {b}.",
+)
+_LIST_V3 = (
+    "Do I have any notes?",
+    "Read my notes back to me.",
+    "What have I saved?",
+    "My notes, please.",
+    "Show all my notes.",
+    "Open my notes.",
+    "Can I see my notes?",
+    "What's on my list?",
+    "List everything I saved.",
+    "Which notes are there?",
+    "Print my notes.",
+    "Display my notes.",
+    "What did I ask you to remember?",
+    "notes?",
+    "Show notes",
+)
+_SAVE_VERBS_V3 = ("Write", "Put", "Add", "Save", "Store", "Keep", "Log", "Record", "Remember", "Note")
+_SAVE_OBJECTS_V3 = ("this", "that", "it", "the following", "a note", "something")
+_SAVE_WHERE_V3 = ("", "", " down", " in my notes", " for me", " for later", " to my notes")
+_SAVE_NOUNS_V3 = ("Note", "Memo", "Reminder", "To-do", "Todo", "Task", "New note", "Note to self")
+
+
+def _save_prompt_v3(rng: random.Random, text: str) -> str:
+    """A save request: a known template, or a generated lead-in ("Store this for later:", "Memo:")."""
+    roll = rng.random()
+    if roll < 0.35:
+        return rng.choice(_SAVE["train"] + _SAVE_V2).format(text=text)
+    if roll < 0.7:
+        lead = rng.choice(_SAVE_VERBS_V3) + " " + rng.choice(_SAVE_OBJECTS_V3) + rng.choice(_SAVE_WHERE_V3)
+        if rng.random() < 0.3:
+            lead = rng.choice(("Please ", "Can you ")) + lead[0].lower() + lead[1:]
+    else:
+        lead = rng.choice(_SAVE_NOUNS_V3) + rng.choice(("", "", " for me", " please"))
+    return f"{lead}: {text}"
+
+
+def note_text_v3(rng: random.Random) -> str:
+    """A note whose first word is often new: made-up verbs and objects in real note shapes."""
+    roll = rng.random()
+    if roll < 0.3:
+        return random_note_text(rng)
+    if roll < 0.7:
+        verb = made_up_name(rng).lower() if rng.random() < 0.6 else rng.choice(_NOTE_VERBS + _NOTE_VERBS_V2)
+        obj = rng.choice(("the ", "a ", "my ", "")) + made_up_name(rng).lower()
+        when = rng.choice((*_NOTE_TIMES, f"at {rng.randint(1, 12)}", f"on {made_up_name(rng)}"))
+        return " ".join(p for p in (verb, obj, when) if p)
+    return note_text_v2(rng) if roll < 0.85 else note_text(rng)
+
+
+def _turn_v3(rng: random.Random, toolset: Toolset) -> _Turn:
+    roll = rng.random()
+    if toolset.name == "none":
+        if roll < 0.3:
+            return _no_tool_turn(rng, "train")
+        return _chat_turn_v3(rng, toolset)
+    if roll < 0.25:
+        return _chat_turn_v3(rng, toolset)
+    if toolset.name == "weather":
+        if roll < 0.72:
+            turn = _weather_turn_v2(rng)
+            if rng.random() < 0.35:
+                template = rng.choice(_WEATHER_V3)
+                turn.prompt = template.format(city=turn.arguments["city"])
+                if "unit" in turn.arguments:
+                    phrase = rng.choice(_UNIT_PHRASES["train"][turn.arguments["unit"]])
+                    p = turn.prompt
+                    turn.prompt = p[:-1] + phrase + p[-1] if p[-1] in "?." else p + phrase
+            return turn
+        turn = _convert_turn(rng, "train")
+        if rng.random() < 0.4:
+            words = _UNIT_WORDS["train"]
+            v, f, t = turn.arguments["value"], turn.arguments["from_unit"], turn.arguments["to_unit"]
+            turn.prompt = rng.choice(_CONVERT_V3).format(
+                v=_fmt(v), from_word=rng.choice(words[f]), to_word=rng.choice(words[t])
+            )
+        return turn
+    if roll < 0.6:
+        name = "add" if rng.random() < 0.5 else "multiply"
+        turn = _arith_turn(rng, "train", name)
+        if rng.random() < 0.45:
+            a, b = turn.answer_slots["a"], turn.answer_slots["b"]
+            turn.prompt = rng.choice(_ADD_V3 if name == "add" else _MULTIPLY_V3).format(a=a, b=b)
+        return turn
+    if roll < 0.75:
+        text = note_text_v3(rng)
+        return _Turn(_save_prompt_v3(rng, text), "save_note", {"text": text}, {}, True, "save_note")
+    if roll < 0.85:
+        return _save_turn(rng, "train", "mixed", 2)
+    prompt = rng.choice(_LIST["train"] + _LIST_V3)
+    return _Turn(prompt, "list_notes", {}, {}, True, "list_notes")
+
+
 def _messages_for(
     rng: random.Random, toolset: Toolset, turn: _Turn, prefix: str, split: Split
 ) -> list[Message]:
@@ -663,16 +882,20 @@ def generate(
     """One conversation: mostly one round, sometimes two (the REPL's case: a question after an answer).
 
     ``variant=2`` (stage 3) adds training phrasings, words after the city and made-up words inside
-    note sentences; ``variant=1`` is the stream stages 1 and 2 were trained on, unchanged."""
+    note sentences; ``variant=3`` (stage 4) adds generated lead-ins, greetings, small talk, note
+    requests, number-first arithmetic and more list/weather/convert phrasings; ``variant=1`` is the
+    stream stages 1 and 2 were trained on, unchanged."""
     toolset = rng.choices(list(TOOLSETS.values()), weights=(0.46, 0.46, 0.08))[0]
     messages: list[Message] = []
     if toolset.system is not None:
         messages.append(Message.system(toolset.system))
     if split == "train" and rng.random() < 0.12:
-        earlier = _turn(rng, toolset, split, entities, variant)
+        earlier = _turn_v3(rng, toolset) if variant >= 3 else _turn(rng, toolset, split, entities, variant)
         messages += _messages_for(rng, toolset, earlier, rng.choice(_PREFIX[split]), split)
-    turn = _turn(rng, toolset, split, entities, variant)
-    prefix = rng.choice(_PREFIX[split])
+    if variant >= 3 and split == "train":
+        turn, prefix = _turn_v3(rng, toolset), _prefix_v3(rng)
+    else:
+        turn, prefix = _turn(rng, toolset, split, entities, variant), rng.choice(_PREFIX[split])
     messages += _messages_for(rng, toolset, turn, prefix, split)
     return Sample(toolset, messages, prefix + turn.prompt, turn.tool, turn.arguments, turn.seen, turn.kind)
 
@@ -720,11 +943,49 @@ def eval_prompts(seed: int = 1234, per_kind: int = 40) -> list[Sample]:
     return out
 
 
+def copy_sample_v3(rng: random.Random) -> Sample:
+    """Copy exercises over everything an argument can hold: words, numbers, note sentences."""
+    roll = rng.random()
+    if roll < 0.35:
+        return copy_sample(rng)
+    if roll < 0.7:
+        count = rng.randint(1, 4)
+        text = " ".join(_fmt(_number(rng)) if rng.random() < 0.7 else made_up_name(rng) for _ in range(count))
+    else:
+        text = note_text_v3(rng)
+    lead = rng.choice(("Repeat after me:", "Say", "Copy this:", "Echo", "Repeat:", "Say back:", "Type"))
+    prompt = f"{_prefix_v3(rng) if rng.random() < 0.3 else ''}{lead} {text}"
+    toolset = TOOLSETS["none"]
+    messages = [Message.system(toolset.system or ""), Message.user(prompt), Message.assistant(text)]
+    return Sample(toolset, messages, prompt, None, {}, True, "copy")
+
+
+def check_disjoint(variant: int = 3, n: int = 20000, seed: int = 7) -> int:
+    """Assert that no held-out prompt (with or without its lead-in) occurs as a training prompt in
+    ``n`` conversations of ``variant``; returns the number of distinct training prompts seen."""
+    held_out = {s.prompt for s in eval_prompts()}
+    for sample in eval_prompts():
+        for prefix in _PREFIX["eval"]:
+            if prefix and sample.prompt.startswith(prefix):
+                held_out.add(sample.prompt[len(prefix) :])
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    for _ in range(n):
+        sample = generate(rng, variant=variant)
+        for m in sample.messages:
+            if m.role == "user":
+                seen.add(m.text)
+    leaked = held_out & seen
+    assert not leaked, f"held-out prompts in training data: {sorted(leaked)[:5]}"
+    return len(seen)
+
+
 def stream(seed: int, copy_fraction: float = 0.0, variant: int = 1) -> Iterator[Sample]:
     """An endless, seeded stream of training conversations (with ``copy_fraction`` copy exercises)."""
     rng = random.Random(seed)
+    copy = copy_sample_v3 if variant >= 3 else copy_sample
     while True:
-        yield copy_sample(rng) if rng.random() < copy_fraction else generate(rng, variant=variant)
+        yield copy(rng) if rng.random() < copy_fraction else generate(rng, variant=variant)
 
 
 # -- rendering -----------------------------------------------------------------------------------

@@ -233,7 +233,17 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (recorded in training.json)")
     parser.add_argument(
-        "--data-variant", type=int, default=1, choices=(1, 2), help="2: data.py's stage-3 additions"
+        "--data-variant",
+        type=int,
+        default=1,
+        choices=(1, 2, 3),
+        help="2: data.py's stage-3 additions; 3: its stage-4 additions",
+    )
+    parser.add_argument(
+        "--grow-layers",
+        type=int,
+        default=0,
+        help="with --init-from: add layers on top, initialised to pass their input through unchanged",
     )
     parser.add_argument("--max-seconds", type=float, default=0.0, help="timing only: stop after N s")
     args = parser.parse_args()
@@ -275,6 +285,9 @@ def main() -> None:
     model = LlamaForCausalLM(config)
     if args.init_from is not None:
         model = LlamaForCausalLM.from_pretrained(args.init_from, dtype=torch.float32)
+        if args.grow_layers > model.config.num_hidden_layers:
+            model = grow(model, args.grow_layers)
+    args.layers = model.config.num_hidden_layers
     params = sum(p.numel() for p in model.parameters())
     print(f"vocab {raw.get_vocab_size()} (padded {vocab}), {params / 1e6:.2f} M parameters", flush=True)
 
@@ -344,6 +357,25 @@ def main() -> None:
     print(f"saved to {out} after {train_seconds:.0f}s", flush=True)
     if args.quick_eval:
         print("quick eval", quick_eval(model, raw, blocks, args.quick_eval), flush=True)
+
+
+def grow(model: Any, layers: int) -> Any:
+    """A deeper copy of ``model``: the new layers go on top with their output projections zeroed, so
+    the grown model computes exactly what ``model`` did and training starts from there."""
+    import copy
+
+    from transformers import LlamaForCausalLM
+
+    config = copy.deepcopy(model.config)
+    old = config.num_hidden_layers
+    config.num_hidden_layers = layers
+    grown = LlamaForCausalLM(config)
+    missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith("model.layers.") for k in missing), (missing, unexpected)
+    for layer in grown.model.layers[old:]:
+        layer.self_attn.o_proj.weight.data.zero_()
+        layer.mlp.down_proj.weight.data.zero_()
+    return grown
 
 
 def save(model: Any, raw: Any, out: Path, meta: dict[str, Any]) -> None:
