@@ -127,10 +127,59 @@ yo ya wa wi dra tri gro ste pla kru bri fen gal hol mar nor ost pel rin sal tor 
 """.split()  # noqa: SIM905
 
 
+_ONSETS = """\
+b bl br c ch cl cr d dr f fl fr g gl gr h j k l m n p ph pl pr qu r s sc sh sk sl sm sn sp st str sw t th
+tr tw v w wh y z
+""".split()  # noqa: SIM905
+_VOWELS = "a e i o u a e i o u ai ea ee oo ou ie oa au y".split()  # noqa: SIM905
+_CODAS = "- - - - n r s t l m ng ck ch sh st nd rt ld x ff ll ss ge ke ce de ve".split()  # noqa: SIM905
+_AVOID = (
+    "ass",
+    "cum",
+    "cock",
+    "cunt",
+    "dick",
+    "fag",
+    "fuck",
+    "nig",
+    "porn",
+    "pussy",
+    "rape",
+    "sex",
+    "shit",
+    "slut",
+    "tit",
+    "whore",
+)
+_WIDE_NAMES = False
+"""Set while variant 4 is generated: half of the made-up words are then English-like ones."""
+
+
+def _held_out_words() -> frozenset[str]:
+    words = " ".join((*CITIES_UNSEEN, *_NOTE_VERBS_UNSEEN, *_NOTE_OBJECTS_UNSEEN, *_NOTE_TIMES_UNSEEN))
+    return frozenset(words.lower().split())
+
+
+def wide_word(rng: random.Random) -> str:
+    """An English-like made-up word ("strouck", "plieve"): its letter groups are the pieces that real
+    unseen words ("recharge", "chimney") fall into, so copying them is practised. Never a held-out word."""
+    while True:
+        syllables = [
+            rng.choice(_ONSETS) + rng.choice(_VOWELS) + rng.choice(_CODAS).strip("-")
+            for _ in range(rng.choice((1, 1, 2, 2, 3)))
+        ]
+        word = "".join(syllables)
+        if word not in _HELD_OUT_WORDS and not any(bad in word for bad in _AVOID):
+            return word
+
+
 def made_up_name(rng: random.Random) -> str:
     """A random place-like name ("Korvali", "Port Benu"): training-only, so copying beats memorising."""
 
     def word() -> str:
+        if _WIDE_NAMES and rng.random() < 0.5:
+            text = wide_word(rng)
+            return text[0].upper() + text[1:]
         text = "".join(rng.choice(_SYLLABLES) for _ in range(rng.choice((2, 2, 3, 3, 4))))
         return text[0].upper() + text[1:]
 
@@ -238,6 +287,9 @@ _NOTE_TIMES = (
     "by Thursday",
 )
 _NOTE_TIMES_UNSEEN = ("", "", "on Sunday morning", "at half past six", "before the holidays", "next month")
+
+
+_HELD_OUT_WORDS = _held_out_words()
 
 
 def note_text(rng: random.Random, seen: bool = True) -> str:
@@ -883,8 +935,20 @@ def generate(
 
     ``variant=2`` (stage 3) adds training phrasings, words after the city and made-up words inside
     note sentences; ``variant=3`` (stage 4) adds generated lead-ins, greetings, small talk, note
-    requests, number-first arithmetic and more list/weather/convert phrasings; ``variant=1`` is the
+    requests, number-first arithmetic and more list/weather/convert phrasings; ``variant=4`` is
+    variant 3 with half of the made-up words English-like (``wide_word``); ``variant=1`` is the
     stream stages 1 and 2 were trained on, unchanged."""
+    global _WIDE_NAMES
+    if variant >= 4:
+        _WIDE_NAMES = True
+        try:
+            return _generate(rng, split, entities, 3)
+        finally:
+            _WIDE_NAMES = False
+    return _generate(rng, split, entities, variant)
+
+
+def _generate(rng: random.Random, split: Split, entities: str, variant: int) -> Sample:
     toolset = rng.choices(list(TOOLSETS.values()), weights=(0.46, 0.46, 0.08))[0]
     messages: list[Message] = []
     if toolset.system is not None:
@@ -983,9 +1047,18 @@ def check_disjoint(variant: int = 3, n: int = 20000, seed: int = 7) -> int:
 def stream(seed: int, copy_fraction: float = 0.0, variant: int = 1) -> Iterator[Sample]:
     """An endless, seeded stream of training conversations (with ``copy_fraction`` copy exercises)."""
     rng = random.Random(seed)
+    global _WIDE_NAMES
     copy = copy_sample_v3 if variant >= 3 else copy_sample
     while True:
-        yield copy(rng) if rng.random() < copy_fraction else generate(rng, variant=variant)
+        if rng.random() < copy_fraction:
+            _WIDE_NAMES = variant >= 4
+            try:
+                sample = copy(rng)
+            finally:
+                _WIDE_NAMES = False
+            yield sample
+        else:
+            yield generate(rng, variant=variant)
 
 
 # -- rendering -----------------------------------------------------------------------------------

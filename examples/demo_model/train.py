@@ -236,8 +236,8 @@ def main() -> None:
         "--data-variant",
         type=int,
         default=1,
-        choices=(1, 2, 3),
-        help="2: data.py's stage-3 additions; 3: its stage-4 additions",
+        choices=(1, 2, 3, 4),
+        help="2: data.py's stage-3 additions; 3: its stage-4 additions; 4: 3 with English-like made-up words",
     )
     parser.add_argument(
         "--grow-layers",
