@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.resources
 import importlib.util
 import json
 import os
@@ -40,12 +41,19 @@ _EXIT_COMMANDS = frozenset({"/exit", "/quit", "exit", "quit"})
 
 def find_demo_model() -> Path | None:
     """The shipped demo model's folder: ``$HERMITCRAB_DEMO_MODEL``, else ``examples/demo_model/model``
-    in the source checkout this package runs from; ``None`` when neither exists (a wheel install)."""
+    in the source checkout this package runs from, else the copy installed with the package
+    (``hermitcrab/demo_model`` in the wheel); ``None`` when there is none."""
     env = os.environ.get(DEMO_MODEL_ENV)
     if env:
         return Path(env)
     candidate = Path(__file__).resolve().parent.parent / "examples" / "demo_model" / "model"
-    return candidate if (candidate / "config.json").is_file() else None
+    if (candidate / "config.json").is_file():
+        return candidate
+    try:
+        config = importlib.resources.files("hermitcrab.demo_model").joinpath("config.json")
+    except ModuleNotFoundError:
+        return None
+    return Path(str(config)).parent if config.is_file() else None
 
 
 def load_tools(spec: str) -> list[Any]:

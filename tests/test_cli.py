@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -235,3 +237,35 @@ def test_terminal_output_uses_rich_styles_and_plain_output_does_not() -> None:
     plain = _cli._Output(plain_stream, plain=True)
     plain.tool_call("get_weather", {"city": "Oslo"})
     assert plain_stream.getvalue() == '\n  → get_weather({"city": "Oslo"})\n'
+
+
+@needs_demo_model
+def test_the_wheel_carries_the_demo_model_and_the_cli_finds_it_there(tmp_path: Path) -> None:
+    # A pip user has no checkout: `hermitcrab chat` with no --model must still find the model.
+    pytest.importorskip("setuptools", minversion="70")
+    source = tmp_path / "source"  # a copy, so the build leaves nothing behind in the checkout
+    for name in ("hermitcrab", "runtime", "engines", "tools", "prompting", "examples/demo_model/model"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path),
+         str(source)],
+        capture_output=True, text=True, timeout=300, env=_env(),
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("hermitcrab-*.whl")
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        assert {"hermitcrab/demo_model/model.safetensors", "hermitcrab/demo_model/tokenizer.json"} <= names
+        archive.extractall(site)
+    env = {k: v for k, v in _env().items() if k != _cli.DEMO_MODEL_ENV}
+    found = subprocess.run(
+        [sys.executable, "-c", "from hermitcrab._cli import find_demo_model; print(find_demo_model())"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path, env={**env, "PYTHONPATH": str(site)},
+    )  # fmt: skip
+    assert found.returncode == 0, found.stderr
+    assert Path(found.stdout.strip()) == site / "hermitcrab" / "demo_model"
+    packaged = site / "hermitcrab" / "demo_model" / "model.safetensors"
+    assert packaged.read_bytes() == (DEMO_MODEL / "model.safetensors").read_bytes()
