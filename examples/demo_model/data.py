@@ -151,6 +151,8 @@ _AVOID = (
     "tit",
     "whore",
 )
+_V5_EXTRAS = False
+"""Set while variant 5 is generated: any words between a city and its unit, made-up time phrases."""
 _WIDE_NAMES = False
 """Set while variant 4 is generated: half of the made-up words are then English-like ones."""
 
@@ -856,8 +858,53 @@ def note_text_v3(rng: random.Random) -> str:
         verb = made_up_name(rng).lower() if rng.random() < 0.6 else rng.choice(_NOTE_VERBS + _NOTE_VERBS_V2)
         obj = rng.choice(("the ", "a ", "my ", "")) + made_up_name(rng).lower()
         when = rng.choice((*_NOTE_TIMES, f"at {rng.randint(1, 12)}", f"on {made_up_name(rng)}"))
+        if _V5_EXTRAS and rng.random() < 0.35:
+            when = f"{rng.choice(_TIME_WORDS_V5)} {made_up_name(rng).lower()}"
         return " ".join(p for p in (verb, obj, when) if p)
     return note_text_v2(rng) if roll < 0.85 else note_text(rng)
+
+
+# Variant 5: a city followed by any words before its unit or the end ("Oslo reporting Celsius",
+# "Oslo around midday?"), and note times made of a time word and a made-up word ("before the
+# strouck"). None of these words or phrases is held out ("using" and "holidays" are not among them).
+_CONNECT_V5 = (
+    "in", "with", "as", "via", "by", "showing", "giving", "reporting", "measured in", "expressed in",
+    "converted to", "displayed in", "written in", "in terms of", "shown in", "given in", "and show it in",
+    "please in", "for me in", "and answer in",
+)  # fmt: skip
+_UNIT_WORDS_V5 = {"C": ("Celsius", "C", "degrees C", "centigrade"), "F": ("Fahrenheit", "F", "degrees F")}
+_AFTER_V5 = (
+    "now", "tomorrow morning", "this week", "later", "tonight", "this morning", "for me", "right away",
+    "soon", "again", "at noon", "at night", "next weekend", "for the weekend", "during lunch",
+    "on Saturday", "around midday", "as well", "if you can", "for my mother", "exactly", "quickly",
+)  # fmt: skip
+_TIME_WORDS_V5 = (
+    "before the",
+    "after the",
+    "during the",
+    "for the",
+    "until the",
+    "on the",
+    "at the",
+    "by the",
+)
+
+
+def _weather_turn_v5(rng: random.Random, turn: _Turn) -> _Turn:
+    city = turn.arguments["city"]
+    templates = [t for t in (*_WEATHER["train"], *_WEATHER_V2, *_WEATHER_V3) if t.endswith("{city}?")]
+    head = rng.choice(templates).format(city=city)[:-1]
+    words = []
+    if rng.random() < 0.5:
+        words.append(rng.choice(_AFTER_V5))
+    if "unit" in turn.arguments:
+        unit = turn.arguments["unit"]
+        words.append(f"{rng.choice(_CONNECT_V5)} {rng.choice(_UNIT_WORDS_V5[unit])}")
+    elif not words:
+        words.append(rng.choice(_AFTER_V5))
+    joiner = rng.choice((" ", ", ")) if len(words) == 1 or rng.random() < 0.5 else " "
+    turn.prompt = head + joiner + " ".join(words) + rng.choice(("?", ".", ""))
+    return turn
 
 
 def _turn_v3(rng: random.Random, toolset: Toolset) -> _Turn:
@@ -871,6 +918,8 @@ def _turn_v3(rng: random.Random, toolset: Toolset) -> _Turn:
     if toolset.name == "weather":
         if roll < 0.72:
             turn = _weather_turn_v2(rng)
+            if _V5_EXTRAS and rng.random() < 0.35:
+                return _weather_turn_v5(rng, turn)
             if rng.random() < 0.35:
                 template = rng.choice(_WEATHER_V3)
                 turn.prompt = template.format(city=turn.arguments["city"])
@@ -936,15 +985,16 @@ def generate(
     ``variant=2`` (stage 3) adds training phrasings, words after the city and made-up words inside
     note sentences; ``variant=3`` (stage 4) adds generated lead-ins, greetings, small talk, note
     requests, number-first arithmetic and more list/weather/convert phrasings; ``variant=4`` is
-    variant 3 with half of the made-up words English-like (``wide_word``); ``variant=1`` is the
+    variant 3 with half of the made-up words English-like (``wide_word``); ``variant=5`` adds any
+    words between a city and its unit and made-up time phrases in notes; ``variant=1`` is the
     stream stages 1 and 2 were trained on, unchanged."""
-    global _WIDE_NAMES
+    global _WIDE_NAMES, _V5_EXTRAS
     if variant >= 4:
-        _WIDE_NAMES = True
+        _WIDE_NAMES, _V5_EXTRAS = True, variant >= 5
         try:
             return _generate(rng, split, entities, 3)
         finally:
-            _WIDE_NAMES = False
+            _WIDE_NAMES = _V5_EXTRAS = False
     return _generate(rng, split, entities, variant)
 
 
@@ -1047,15 +1097,15 @@ def check_disjoint(variant: int = 3, n: int = 20000, seed: int = 7) -> int:
 def stream(seed: int, copy_fraction: float = 0.0, variant: int = 1) -> Iterator[Sample]:
     """An endless, seeded stream of training conversations (with ``copy_fraction`` copy exercises)."""
     rng = random.Random(seed)
-    global _WIDE_NAMES
+    global _WIDE_NAMES, _V5_EXTRAS
     copy = copy_sample_v3 if variant >= 3 else copy_sample
     while True:
         if rng.random() < copy_fraction:
-            _WIDE_NAMES = variant >= 4
+            _WIDE_NAMES, _V5_EXTRAS = variant >= 4, variant >= 5
             try:
                 sample = copy(rng)
             finally:
-                _WIDE_NAMES = False
+                _WIDE_NAMES = _V5_EXTRAS = False
             yield sample
         else:
             yield generate(rng, variant=variant)

@@ -236,8 +236,9 @@ def main() -> None:
         "--data-variant",
         type=int,
         default=1,
-        choices=(1, 2, 3, 4),
-        help="2: data.py's stage-3 additions; 3: its stage-4 additions; 4: 3 with English-like made-up words",
+        choices=(1, 2, 3, 4, 5),
+        help="2, 3: data.py's stage-3 and stage-4 additions; 4: 3 with English-like made-up words; "
+        "5: 4 with any words after a city",
     )
     parser.add_argument(
         "--grow-layers",
