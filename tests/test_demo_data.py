@@ -22,7 +22,7 @@ import data  # noqa: E402
 import train  # noqa: E402
 
 
-@pytest.mark.parametrize("variant", [1, 2, 3, 4])
+@pytest.mark.parametrize("variant", [1, 2, 3, 4, 5])
 def test_no_held_out_prompt_occurs_in_the_training_stream(variant: int) -> None:
     assert data.check_disjoint(variant, n=4000) > 1000
 
@@ -36,7 +36,13 @@ def test_check_disjoint_catches_a_leaked_prompt(monkeypatch: pytest.MonkeyPatch)
 
 @pytest.mark.parametrize(
     ("variant", "digest"),
-    [(1, "fedfb764becf3c1b"), (2, "687823eb739a0e29"), (3, "aa8f89bcdfcca86b"), (4, "e01b3abc51c4302f")],
+    [
+        (1, "fedfb764becf3c1b"),
+        (2, "687823eb739a0e29"),
+        (3, "aa8f89bcdfcca86b"),
+        (4, "e01b3abc51c4302f"),
+        (5, "09d94587c1efa8ef"),
+    ],
 )
 def test_training_streams_are_unchanged(variant: int, digest: str) -> None:
     # The shipped model's stages were trained on these streams; the recipe in training.json only
@@ -101,8 +107,10 @@ def test_wide_words_are_new_words_and_only_in_variant_four() -> None:
     words = [data.wide_word(rng) for _ in range(3000)]
     assert len(set(words)) > 2000
     assert not set(words) & data._HELD_OUT_WORDS
-    # Variant 4 switches English-like names on for its own samples only.
-    stream = data.stream(5, 0.3, 4)
-    for _ in range(50):
-        next(stream)
-        assert data._WIDE_NAMES is False
+    # Variants 4 and 5 switch their extras on for their own samples only.
+    for variant in (4, 5):
+        stream = data.stream(5, 0.3, variant)
+        for _ in range(50):
+            next(stream)
+            assert data._WIDE_NAMES is False
+            assert data._V5_EXTRAS is False
