@@ -102,7 +102,7 @@ def test_grow_adds_layers_that_change_nothing_until_trained() -> None:
     assert grown.model.layers[2].self_attn.o_proj.weight.grad.abs().sum() > 0
 
 
-def test_wide_words_are_new_words_and_only_in_variant_four() -> None:
+def test_wide_words_are_new_words_and_extras_stay_in_their_variant() -> None:
     rng = random.Random(0)
     words = [data.wide_word(rng) for _ in range(3000)]
     assert len(set(words)) > 2000

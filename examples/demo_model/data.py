@@ -16,6 +16,7 @@ import asyncio
 import random
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -580,6 +581,11 @@ class _Turn:
     direct_answer: str = ""
 
 
+def _add_phrase(prompt: str, phrase: str) -> str:
+    """``prompt`` with ``phrase`` (" in Celsius") before its closing "?" or ".", or at its end."""
+    return prompt[:-1] + phrase + prompt[-1] if prompt[-1] in "?." else prompt + phrase
+
+
 def _weather_turn(rng: random.Random, split: Split, entities: str, variant: int = 1) -> _Turn:
     if variant == 2 and split == "train":
         return _weather_turn_v2(rng)
@@ -596,7 +602,7 @@ def _weather_turn(rng: random.Random, split: Split, entities: str, variant: int 
         unit = rng.choice(("C", "F"))
         args["unit"] = unit
         phrase = rng.choice(_UNIT_PHRASES[split][unit])
-        prompt = prompt[:-1] + phrase + prompt[-1] if prompt[-1] in "?." else prompt + phrase
+        prompt = _add_phrase(prompt, phrase)
     return _Turn(prompt, "get_weather", args, {}, seen, "weather")
 
 
@@ -611,7 +617,7 @@ def _weather_turn_v2(rng: random.Random) -> _Turn:
         unit = rng.choice(("C", "F"))
         args["unit"] = unit
         phrase = rng.choice(_UNIT_PHRASES["train"][unit] + _UNIT_PHRASES_V2[unit])
-        prompt = prompt[:-1] + phrase + prompt[-1] if prompt[-1] in "?." else prompt + phrase
+        prompt = _add_phrase(prompt, phrase)
     return _Turn(prompt, "get_weather", args, {}, True, "weather")
 
 
@@ -925,8 +931,7 @@ def _turn_v3(rng: random.Random, toolset: Toolset) -> _Turn:
                 turn.prompt = template.format(city=turn.arguments["city"])
                 if "unit" in turn.arguments:
                     phrase = rng.choice(_UNIT_PHRASES["train"][turn.arguments["unit"]])
-                    p = turn.prompt
-                    turn.prompt = p[:-1] + phrase + p[-1] if p[-1] in "?." else p + phrase
+                    turn.prompt = _add_phrase(turn.prompt, phrase)
             return turn
         turn = _convert_turn(rng, "train")
         if rng.random() < 0.4:
@@ -977,6 +982,17 @@ def _messages_for(
     ]
 
 
+@contextmanager
+def _extras(variant: int) -> Iterator[None]:
+    """Switch on the made-up-word and phrase extras of ``variant`` (4, 5) for one sample only."""
+    global _WIDE_NAMES, _V5_EXTRAS
+    _WIDE_NAMES, _V5_EXTRAS = variant >= 4, variant >= 5
+    try:
+        yield
+    finally:
+        _WIDE_NAMES = _V5_EXTRAS = False
+
+
 def generate(
     rng: random.Random, *, split: Split = "train", entities: str = "mixed", variant: int = 1
 ) -> Sample:
@@ -988,14 +1004,8 @@ def generate(
     variant 3 with half of the made-up words English-like (``wide_word``); ``variant=5`` adds any
     words between a city and its unit and made-up time phrases in notes; ``variant=1`` is the
     stream stages 1 and 2 were trained on, unchanged."""
-    global _WIDE_NAMES, _V5_EXTRAS
-    if variant >= 4:
-        _WIDE_NAMES, _V5_EXTRAS = True, variant >= 5
-        try:
-            return _generate(rng, split, entities, 3)
-        finally:
-            _WIDE_NAMES = _V5_EXTRAS = False
-    return _generate(rng, split, entities, variant)
+    with _extras(variant):
+        return _generate(rng, split, entities, min(variant, 3))
 
 
 def _generate(rng: random.Random, split: Split, entities: str, variant: int) -> Sample:
@@ -1097,15 +1107,11 @@ def check_disjoint(variant: int = 3, n: int = 20000, seed: int = 7) -> int:
 def stream(seed: int, copy_fraction: float = 0.0, variant: int = 1) -> Iterator[Sample]:
     """An endless, seeded stream of training conversations (with ``copy_fraction`` copy exercises)."""
     rng = random.Random(seed)
-    global _WIDE_NAMES, _V5_EXTRAS
     copy = copy_sample_v3 if variant >= 3 else copy_sample
     while True:
         if rng.random() < copy_fraction:
-            _WIDE_NAMES, _V5_EXTRAS = variant >= 4, variant >= 5
-            try:
+            with _extras(variant):
                 sample = copy(rng)
-            finally:
-                _WIDE_NAMES = _V5_EXTRAS = False
             yield sample
         else:
             yield generate(rng, variant=variant)
