@@ -22,7 +22,7 @@ import data  # noqa: E402
 import train  # noqa: E402
 
 
-@pytest.mark.parametrize("variant", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("variant", [1, 2, 3, 4, 5, 6])
 def test_no_held_out_prompt_occurs_in_the_training_stream(variant: int) -> None:
     assert data.check_disjoint(variant, n=4000) > 1000
 
@@ -42,6 +42,7 @@ def test_check_disjoint_catches_a_leaked_prompt(monkeypatch: pytest.MonkeyPatch)
         (3, "aa8f89bcdfcca86b"),
         (4, "e01b3abc51c4302f"),
         (5, "09d94587c1efa8ef"),
+        (6, "f753653747c4aa89"),
     ],
 )
 def test_training_streams_are_unchanged(variant: int, digest: str) -> None:
@@ -52,6 +53,60 @@ def test_training_streams_are_unchanged(variant: int, digest: str) -> None:
     for sample, _ in zip(data.stream(7, 0.1, variant), range(300), strict=False):
         h.update(json.dumps([m.to_dict() for m in sample.messages], sort_keys=True, default=str).encode())
     assert h.hexdigest()[:16] == digest
+
+
+def _copied_tokens(variant: int, n: int) -> set[str]:
+    """Every token that the model is trained to copy (tool-call strings, copy exercises) in ``n``
+    samples of ``variant``, tokenized by the shipped tokenizer."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(DEMO / "model" / "tokenizer.json"))
+    copied: set[str] = set()
+    for sample, _ in zip(data.stream(3, 0.4, variant), range(n), strict=False):
+        if sample.kind == "copy":
+            texts = [sample.messages[-1].text]
+        else:
+            texts = [v for v in sample.arguments.values() if isinstance(v, str)]
+        for text in texts:
+            copied.update(tokenizer.encode(text).tokens)
+    return copied
+
+
+def test_variant_six_gives_every_vocabulary_piece_copy_practice() -> None:
+    # The lever variant 6 measures: in variant 5 a third of the letter pieces ("day", "aint") are
+    # never copied; piece words cover nearly all of them in the same number of samples.
+    pieces = set(data.vocabulary_pieces())
+    assert len(pieces) > 500
+    assert all(p.isascii() and p.isalpha() for p in pieces)
+    assert len(pieces - _copied_tokens(5, 3000)) > 0.25 * len(pieces)
+    assert len(pieces - _copied_tokens(6, 3000)) < 0.08 * len(pieces)
+
+
+def test_piece_words_are_made_of_pieces_and_never_held_out() -> None:
+    rng = random.Random(5)
+    pieces = data.vocabulary_pieces()
+    words = [data.piece_word(rng) for _ in range(3000)]
+    assert not {w.lower() for w in words} & data._HELD_OUT_WORDS
+    assert all(w.isalpha() for w in words)
+    assert len(set(words)) > 2500
+    single = {w for w in words if w in pieces}
+    assert single and len(single) < len(words)
+
+
+def test_development_set_is_apart_from_training_and_held_out_entities() -> None:
+    dev = data.dev_prompts()
+    assert len(dev) == 160 and {s.kind for s in dev} == {"weather", "save_note"}
+    assert sum(not s.seen for s in dev) == 80
+    cities = set(data.DEV_CITIES)
+    assert not cities & (set(data.CITIES_TRAIN) | set(data.CITIES_UNSEEN))
+    dev_words = {w for s in dev if not s.seen and s.kind == "save_note" for w in s.arguments["text"].split()}
+    train_words = {w for phrase in (*data._NOTE_VERBS, *data._NOTE_OBJECTS) for w in phrase.split()}
+    function_words = {"the", "a", "my", "on", "at", "before", "in", "to"}
+    assert dev_words & data._HELD_OUT_WORDS <= function_words
+    assert dev_words & train_words <= function_words | {"card"}
+    assert not {s.prompt for s in dev} & {s.prompt for s in data.eval_prompts()}
+    unseen_weather = [s for s in dev if s.kind == "weather" and not s.seen]
+    assert all(s.arguments["city"] in cities and s.arguments["city"] in s.prompt for s in unseen_weather)
 
 
 def test_variant_three_covers_every_kind_of_turn() -> None:
@@ -107,10 +162,11 @@ def test_wide_words_are_new_words_and_extras_stay_in_their_variant() -> None:
     words = [data.wide_word(rng) for _ in range(3000)]
     assert len(set(words)) > 2000
     assert not set(words) & data._HELD_OUT_WORDS
-    # Variants 4 and 5 switch their extras on for their own samples only.
-    for variant in (4, 5):
+    # Variants 4, 5 and 6 switch their extras on for their own samples only.
+    for variant in (4, 5, 6):
         stream = data.stream(5, 0.3, variant)
         for _ in range(50):
             next(stream)
             assert data._WIDE_NAMES is False
             assert data._V5_EXTRAS is False
+            assert data._PIECE_NAMES is False

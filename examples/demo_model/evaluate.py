@@ -7,6 +7,7 @@ call (or none), the tool's result and the final answer are scored, and a Markdow
     python examples/demo_model/evaluate.py                   # ./model -> ./EVALUATION.md
     python examples/demo_model/evaluate.py --model /tmp/try --per-kind 10 --report /tmp/eval.md
     python examples/demo_model/evaluate.py --constrained --report /tmp/eval-constrained.md  # xgrammar
+    python examples/demo_model/evaluate.py --set dev --report /tmp/dev.md   # to choose between runs
 
 Metrics:
     call/no-call   the model called a tool exactly when the prompt needed one
@@ -137,11 +138,20 @@ def table(counts: dict[str, tuple[int, int]]) -> str:
 
 
 async def evaluate(
-    model: str, per_kind: int, seed: int, constrained: bool = False, max_string_length: int | None = None
+    model: str,
+    per_kind: int,
+    seed: int,
+    constrained: bool = False,
+    max_string_length: int | None = None,
+    prompts: str = "test",
 ) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
-    """Run every held-out prompt; ``constrained`` turns on grammar-constrained tool calls (xgrammar),
-    with string arguments capped at ``max_string_length`` characters."""
-    samples = data.eval_prompts(seed=seed, per_kind=per_kind)
+    """Run every held-out prompt (``prompts="dev"``: the development set instead); ``constrained``
+    turns on grammar-constrained tool calls (xgrammar), with string arguments capped at
+    ``max_string_length`` characters."""
+    if prompts == "dev":
+        samples = data.dev_prompts(per_kind=per_kind)
+    else:
+        samples = data.eval_prompts(seed=seed, per_kind=per_kind)
     started = time.perf_counter()
     cap = max_string_length if constrained else None
     async with HuggingEngine(model, constrained=constrained, max_string_length=cap) as engine:
@@ -185,12 +195,18 @@ def main() -> None:
         help="with --constrained: longest string argument (the grammar then closes the call)",
     )
     parser.add_argument("--rows", type=Path, default=None, help="also write every prompt's outcome (JSON)")
+    parser.add_argument(
+        "--set",
+        choices=("test", "dev"),
+        default="test",
+        help="test: the held-out prompts the README reports; dev: the set that runs are chosen on",
+    )
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(1)
     md, rows, info = anyio.run(
-        evaluate, args.model, args.per_kind, args.seed, args.constrained, args.max_string_length
+        evaluate, args.model, args.per_kind, args.seed, args.constrained, args.max_string_length, args.set
     )
     failures = [
         r
@@ -204,7 +220,8 @@ def main() -> None:
     ]
     report = (
         "# Demo model evaluation\n\n"
-        f"Held-out prompts through `HuggingEngine` + `Conversation` with the bots' real tools "
+        f"{'Development' if args.set == 'dev' else 'Held-out'} prompts through `HuggingEngine` + "
+        "`Conversation` with the bots' real tools "
         f"({info['prompts']} prompts, greedy decoding, "
         f"{'grammar-constrained tool calls (`constrained=True`)' if args.constrained else 'unconstrained'}, "
         f"evaluated in {info['eval_s']} s on 1 CPU thread; "

@@ -236,9 +236,9 @@ def main() -> None:
         "--data-variant",
         type=int,
         default=1,
-        choices=(1, 2, 3, 4, 5),
+        choices=(1, 2, 3, 4, 5, 6),
         help="2, 3: data.py's stage-3 and stage-4 additions; 4: 3 with English-like made-up words; "
-        "5: 4 with any words after a city",
+        "5: 4 with any words after a city; 6: 5 with made-up words of vocabulary pieces",
     )
     parser.add_argument(
         "--grow-layers",
