@@ -28,6 +28,8 @@ __all__ = (
 )
 
 _REPLACEMENT = "\ufffd"
+_MAX_PARTIAL_TOKENS = 3
+"""A UTF-8 character still waiting for bytes has at most 3 of its 4, so at most 3 tokens."""
 
 
 class IncrementalDetokenizer:
@@ -59,13 +61,38 @@ class IncrementalDetokenizer:
         prefix_text = self._text(self._prefix, self._read) if self._read > self._prefix else ""
         new_text = self._text(self._prefix)
         incomplete = len(new_text) <= len(prefix_text) or new_text.endswith(_REPLACEMENT)
+        if not incomplete:
+            return self._advance(new_text[len(prefix_text) :], len(self._ids))
         # An incomplete character (or nothing visible yet): wait for more bytes. A window that keeps
-        # failing (truly invalid bytes) is bounded: after `window` tokens emit it as it decodes.
-        if incomplete and len(self._ids) - self._read < self._window:
+        # failing (truly invalid bytes) is bounded: after `window` tokens, emit the part that no
+        # later token can change. A character still being completed has at most 3 bytes so far, so
+        # it lies in the last 3 tokens: emit up to a split before them that cuts no byte sequence in
+        # two (the two sides decode to the whole window's text). Should no split qualify (decoders
+        # that drop a leading space), emit up to those last tokens after twice as many tokens.
+        pending = len(self._ids) - self._read
+        if pending < self._window:
             return ""
-        delta = new_text[len(prefix_text) :]
+        limit = self._partial_start()
+        for stop in range(limit, self._read, -1):
+            head = self._text(self._prefix, stop)
+            if len(head) >= len(prefix_text) and head + self._text(stop) == new_text:
+                return self._advance(head[len(prefix_text) :], stop)
+        if pending >= 2 * self._window and limit > self._read:
+            return self._advance(self._text(self._prefix, limit)[len(prefix_text) :], limit)
+        return ""
+
+    def _partial_start(self) -> int:
+        """Where the last ``_MAX_PARTIAL_TOKENS`` tokens that decode to something begin (skipped
+        special tokens decode to nothing and hold no byte of a character)."""
+        start, counted = len(self._ids), 0
+        while start > self._read and counted < _MAX_PARTIAL_TOKENS:
+            start -= 1
+            counted += self._text(start, start + 1) != ""
+        return start
+
+    def _advance(self, delta: str, stop: int) -> str:
         self._prefix = self._read
-        self._read = len(self._ids)
+        self._read = stop
         return delta
 
     def flush(self) -> str:

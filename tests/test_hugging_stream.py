@@ -49,13 +49,42 @@ def test_incremental_deltas_add_up_to_the_full_decode(tokenizer: object, pieces:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ids=st.lists(st.integers(min_value=0, max_value=515), max_size=40))
-def test_incremental_deltas_add_up_for_arbitrary_token_ids(tokenizer: object, ids: list[int]) -> None:
-    # Random ids may form invalid UTF-8 (what a random model emits): deltas still add up exactly.
+@given(
+    ids=st.lists(st.integers(min_value=0, max_value=515), max_size=40),
+    skip=st.booleans(),
+    window=st.sampled_from([4, 6]),
+)
+def test_incremental_deltas_add_up_for_arbitrary_token_ids(
+    tokenizer: object, ids: list[int], skip: bool, window: int
+) -> None:
+    # Random ids may form invalid UTF-8 (what a random model emits): deltas still add up exactly,
+    # also when skipped special tokens sit between the bytes of one character.
+    detok = IncrementalDetokenizer(tokenizer, skip_special_tokens=skip, window=window)
+    deltas = [detok.push(i) for i in ids]
+    deltas.append(detok.flush())
+    assert "".join(deltas) == tokenizer.decode(ids, skip_special_tokens=skip)  # type: ignore[attr-defined]
+
+
+def test_invalid_bytes_emitted_early_never_swallow_a_character_completed_later(tokenizer: object) -> None:
+    # Three stray continuation bytes hold the window back until it must emit; the lead byte that
+    # follows then completes a valid 4-byte character (U+21861) with the next three. Found by the
+    # property test above: the forced emission once took the lead byte along as U+FFFD and lost it.
+    ids = tokenizer.convert_tokens_to_ids(["¡", "¡", "¡", "ð", "¡", "¡", "¡"])  # type: ignore[attr-defined]
     detok = IncrementalDetokenizer(tokenizer)
     deltas = [detok.push(i) for i in ids]
     deltas.append(detok.flush())
-    assert "".join(deltas) == tokenizer.decode(ids, skip_special_tokens=False)  # type: ignore[attr-defined]
+    assert "".join(deltas) == "\ufffd" * 3 + "\U00021861"
+    assert tokenizer.decode(ids) == "".join(deltas)  # type: ignore[attr-defined]
+    assert "\U00021861" not in "".join(deltas[:6])  # held back until complete, then whole
+
+
+def test_skipped_special_tokens_inside_a_character_do_not_split_it(tokenizer: object) -> None:
+    tokens = ["¡", "¡", "¡", "Î", "<|im_end|>", "<|im_end|>", "<|im_end|>", "µ"]  # ..., 0xCE, 0xB5: "ε"
+    ids = tokenizer.convert_tokens_to_ids(tokens)  # type: ignore[attr-defined]
+    detok = IncrementalDetokenizer(tokenizer, skip_special_tokens=True, window=4)
+    deltas = [detok.push(i) for i in ids]
+    deltas.append(detok.flush())
+    assert "".join(deltas) == "\ufffd" * 3 + "ε" == tokenizer.decode(ids, skip_special_tokens=True)  # type: ignore[attr-defined]
 
 
 def test_a_multibyte_character_split_over_tokens_is_emitted_whole(tokenizer: object) -> None:
