@@ -46,7 +46,7 @@ def test_check_disjoint_catches_a_leaked_prompt(monkeypatch: pytest.MonkeyPatch)
     ],
 )
 def test_training_streams_are_unchanged(variant: int, digest: str) -> None:
-    # The shipped model's stages were trained on these streams; the recipe in training.json only
+    # The shipped model and the staged recipe before it were trained on these streams; training.json only
     # reproduces if they stay byte for byte the same (variants 1 and 2 were digested before variant
     # 3 was added). Change data.py's training material only together with a retrained model.
     h = hashlib.sha256()
