@@ -82,6 +82,24 @@ def test_variant_six_gives_every_vocabulary_piece_copy_practice() -> None:
     assert len(pieces - _copied_tokens(6, 3000)) < 0.08 * len(pieces)
 
 
+def test_training_on_variant_six_needs_the_committed_tokenizers_pieces(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tokenizers import Tokenizer
+
+    train.check_vocabulary_pieces(Tokenizer.from_file(str(DEMO / "model" / "tokenizer.json")))
+    other = train.build_tokenizer(["hello there, weather in Oslo"] * 20, 300, [])
+    with pytest.raises(SystemExit, match="other letter pieces"):
+        train.check_vocabulary_pieces(other)
+    monkeypatch.setattr(data, "_TOKENIZER", tmp_path / "missing.json")
+    data.vocabulary_pieces.cache_clear()
+    try:
+        with pytest.raises(SystemExit, match="is missing"):
+            train.check_vocabulary_pieces(other)
+    finally:
+        data.vocabulary_pieces.cache_clear()
+
+
 def test_piece_words_are_made_of_pieces_and_never_held_out() -> None:
     rng = random.Random(5)
     pieces = data.vocabulary_pieces()

@@ -183,12 +183,12 @@ def wide_word(rng: random.Random) -> str:
 
 
 @functools.cache
-def vocabulary_pieces(path: Path = _TOKENIZER) -> tuple[str, ...]:
+def vocabulary_pieces(path: Path | None = None) -> tuple[str, ...]:
     """The letters-only pieces of the demo tokenizer's vocabulary ("day", "aint", "burgh", "S"), sorted.
 
-    The tokenizer is built in stage 1 from training text only (``train.py``'s ``_corpus``), so this
-    list holds no held-out material that training did not already have."""
-    vocab = json.loads(path.read_text(encoding="utf-8"))["model"]["vocab"]
+    The tokenizer is built from training text only (``train.py``'s ``_corpus``; the run checks that its own
+    tokenizer has the same pieces), so this list holds no held-out material that training lacks."""
+    vocab = json.loads((path or _TOKENIZER).read_text(encoding="utf-8"))["model"]["vocab"]
     return tuple(sorted(t for t in vocab if t.isascii() and t.isalpha()))
 
 

@@ -112,6 +112,25 @@ def build_tokenizer(corpus: list[str], vocab_size: int, fixed: list[str]) -> Any
     return tok
 
 
+def check_vocabulary_pieces(tokenizer: Any) -> None:
+    """Data variant 6 draws made-up words from the committed tokenizer's letter pieces
+    (``data.vocabulary_pieces``); stop with a clear message unless this run's tokenizer has the same."""
+    own = tuple(sorted(t for t in tokenizer.get_vocab() if t.isascii() and t.isalpha()))
+    try:
+        committed = data.vocabulary_pieces()
+    except FileNotFoundError:
+        raise SystemExit(
+            f"--data-variant 6 draws words from the demo tokenizer's pieces, but {data._TOKENIZER} "
+            "is missing: restore it (git checkout examples/demo_model/model) or use --data-variant 5"
+        ) from None
+    if own != committed:
+        raise SystemExit(
+            f"--data-variant 6: this run's tokenizer has other letter pieces than {data._TOKENIZER} "
+            f"({len(set(own) ^ set(committed))} differ), so the data would not be the recorded recipe's; "
+            "keep the default --vocab and --seed, or continue from a model with --init-from"
+        )
+
+
 def _corpus(seed: int, n: int, blocks: dict[str, tuple[str, list[str]]]) -> list[str]:
     rng = random.Random(seed)
     texts = []
@@ -267,6 +286,8 @@ def main() -> None:
         raw = Tokenizer.from_file(str(args.init_from / "tokenizer.json"))
     else:
         raw = build_tokenizer(_corpus(args.seed + 1, 20000, blocks), args.vocab, list(dict.fromkeys(fixed)))
+    if args.data_variant >= 6:
+        check_vocabulary_pieces(raw)
     vocab = -(-raw.get_vocab_size() // 64) * 64
     pad_id, end_id = raw.token_to_id("<|endoftext|>"), raw.token_to_id("<|im_end|>")
     config = LlamaConfig(
