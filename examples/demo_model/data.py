@@ -17,7 +17,7 @@ import functools
 import json
 import random
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,6 +182,11 @@ def wide_word(rng: random.Random) -> str:
             return word
 
 
+def letter_pieces(vocab: Iterable[str]) -> tuple[str, ...]:
+    """The letters-only tokens of a byte-level vocabulary, sorted: the pieces variant 6 draws from."""
+    return tuple(sorted(t for t in vocab if t.isascii() and t.isalpha()))
+
+
 @functools.cache
 def vocabulary_pieces(path: Path | None = None) -> tuple[str, ...]:
     """The letters-only pieces of the demo tokenizer's vocabulary ("day", "aint", "burgh", "S"), sorted.
@@ -189,7 +194,7 @@ def vocabulary_pieces(path: Path | None = None) -> tuple[str, ...]:
     The tokenizer is built from training text only (``train.py``'s ``_corpus``; the run checks that its own
     tokenizer has the same pieces), so this list holds no held-out material that training lacks."""
     vocab = json.loads((path or _TOKENIZER).read_text(encoding="utf-8"))["model"]["vocab"]
-    return tuple(sorted(t for t in vocab if t.isascii() and t.isalpha()))
+    return letter_pieces(vocab)
 
 
 def piece_word(rng: random.Random) -> str:
@@ -202,7 +207,8 @@ def piece_word(rng: random.Random) -> str:
     pieces = vocabulary_pieces()
     while True:
         word = "".join(rng.choice(pieces) for _ in range(rng.choice((1, 2, 2, 3))))
-        if word.lower() not in _HELD_OUT_WORDS and not any(bad in word.lower() for bad in _AVOID):
+        lower = word.lower()
+        if lower not in _HELD_OUT_WORDS and not any(bad in lower for bad in _AVOID):
             return word
 
 
@@ -1035,7 +1041,7 @@ def generate(
     note sentences; ``variant=3`` (stage 4) adds generated lead-ins, greetings, small talk, note
     requests, number-first arithmetic and more list/weather/convert phrasings; ``variant=4`` is
     variant 3 with half of the made-up words English-like (``wide_word``); ``variant=5`` adds any
-    words between a city and its unit and made-up time phrases in notes; ``variant=6`` makes a
+    words between a city and its unit and made-up time phrases in notes; ``variant=6`` makes
     half of the made-up words from vocabulary pieces (``piece_word``); ``variant=1`` is the
     stream stages 1 and 2 were trained on, unchanged."""
     with _extras(variant):
@@ -1071,6 +1077,14 @@ def copy_sample(rng: random.Random) -> Sample:
     return Sample(toolset, messages, prompt, None, {}, True, "copy")
 
 
+def _prompt_sample(toolset: Toolset, turn: _Turn, prefix: str) -> Sample:
+    """One evaluation prompt: the bot's system prompt and ``prefix + turn.prompt``, unanswered."""
+    prompt = prefix + turn.prompt
+    messages = [Message.system(toolset.system)] if toolset.system else []
+    messages.append(Message.user(prompt))
+    return Sample(toolset, messages, prompt, turn.tool, turn.arguments, turn.seen, turn.kind)
+
+
 def eval_prompts(seed: int = 1234, per_kind: int = 40) -> list[Sample]:
     """The held-out evaluation set: unseen phrasings; weather and notes with seen and unseen entities."""
     rng = random.Random(seed)
@@ -1079,12 +1093,7 @@ def eval_prompts(seed: int = 1234, per_kind: int = 40) -> list[Sample]:
 
     def add(toolset: Toolset, make: Callable[[], _Turn]) -> None:
         turn = make()
-        prefix = rng.choice(_PREFIX["eval"])
-        messages = [Message.system(toolset.system)] if toolset.system else []
-        messages.append(Message.user(prefix + turn.prompt))
-        out.append(
-            Sample(toolset, messages, prefix + turn.prompt, turn.tool, turn.arguments, turn.seen, turn.kind)
-        )
+        out.append(_prompt_sample(toolset, turn, rng.choice(_PREFIX["eval"])))
 
     for _ in range(per_kind):
         add(weather, lambda: _weather_turn(rng, "eval", "seen"))
@@ -1161,10 +1170,7 @@ def dev_prompts(seed: int = 99, per_kind: int = 40) -> list[Sample]:
     out: list[Sample] = []
 
     def add(toolset: Toolset, turn: _Turn) -> None:
-        prompt = rng.choice(_DEV_PREFIX) + turn.prompt
-        messages = [Message.system(toolset.system)] if toolset.system else []
-        messages.append(Message.user(prompt))
-        out.append(Sample(toolset, messages, prompt, turn.tool, turn.arguments, turn.seen, turn.kind))
+        out.append(_prompt_sample(toolset, turn, rng.choice(_DEV_PREFIX)))
 
     for _ in range(per_kind):
         for seen in (True, False):
@@ -1210,8 +1216,9 @@ def check_disjoint(variant: int = 3, n: int = 20000, seed: int = 7) -> int:
     """Assert that no held-out or development prompt (with or without its lead-in) occurs as a
     training prompt in ``n`` conversations of ``variant``; returns the number of distinct training
     prompts seen."""
-    held_out = {s.prompt for s in (*eval_prompts(), *dev_prompts())}
-    for sample in (*eval_prompts(), *dev_prompts()):
+    kept_out = (*eval_prompts(), *dev_prompts())
+    held_out = {s.prompt for s in kept_out}
+    for sample in kept_out:
         for prefix in (*_PREFIX["eval"], *_DEV_PREFIX):
             if prefix and sample.prompt.startswith(prefix):
                 held_out.add(sample.prompt[len(prefix) :])

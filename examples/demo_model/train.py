@@ -115,7 +115,7 @@ def build_tokenizer(corpus: list[str], vocab_size: int, fixed: list[str]) -> Any
 def check_vocabulary_pieces(tokenizer: Any) -> None:
     """Data variant 6 draws made-up words from the committed tokenizer's letter pieces
     (``data.vocabulary_pieces``); stop with a clear message unless this run's tokenizer has the same."""
-    own = tuple(sorted(t for t in tokenizer.get_vocab() if t.isascii() and t.isalpha()))
+    own = data.letter_pieces(tokenizer.get_vocab())
     try:
         committed = data.vocabulary_pieces()
     except FileNotFoundError:
