@@ -18,7 +18,13 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ("CacheEntry", "SessionCacheStore", "common_prefix_len")
+__all__ = (
+    "CacheEntry",
+    "SessionCacheStore",
+    "common_prefix_len",
+    "default_cached_tokens",
+    "kv_bytes_per_token",
+)
 
 
 def common_prefix_len(a: Sequence[int], b: Sequence[int]) -> int:
@@ -115,3 +121,66 @@ class SessionCacheStore:
         with self._lock:
             self._entries.clear()
             self._discarded.update(self._in_use)
+
+
+_GIB = 1 << 30
+DEFAULT_CACHE_SHARE = 0.25
+"""The share of the device's memory that kept KV caches may fill by default."""
+DEFAULT_CACHE_CAP = 8 * _GIB
+"""...but never more than this by default."""
+
+
+def kv_bytes_per_token(model: Any) -> int | None:
+    """Bytes one token's keys and values take in ``model``'s cache (all layers), or ``None`` when the
+    config does not say (``2 x layers x kv_heads x head_dim x element size``)."""
+    config = model.config.get_text_config(decoder=True)
+    layers = getattr(config, "num_hidden_layers", None)
+    heads = getattr(config, "num_attention_heads", None)
+    kv_heads = getattr(config, "num_key_value_heads", None) or heads
+    head_dim = getattr(config, "head_dim", None)
+    hidden = getattr(config, "hidden_size", None)
+    if not head_dim and heads and hidden:
+        head_dim = hidden // heads
+    if not (layers and kv_heads and head_dim):
+        return None
+    try:
+        element = model.get_input_embeddings().weight.element_size()
+    except Exception:
+        element = 4
+    return int(2 * layers * kv_heads * head_dim * element)
+
+
+def default_cached_tokens(bytes_per_token: int | None, device: Any) -> int | None:
+    """How many tokens of kept caches fit the default budget on ``device``: a quarter of its memory,
+    at most half of what is free now, at most 8 GiB (``None`` when neither is known)."""
+    if not bytes_per_token:
+        return None
+    total, free = _device_memory(device)
+    if total is None:
+        return None
+    budget = min(total * DEFAULT_CACHE_SHARE, DEFAULT_CACHE_CAP)
+    if free is not None:
+        budget = min(budget, free / 2)
+    return max(1, int(budget // bytes_per_token))
+
+
+def _device_memory(device: Any) -> tuple[int | None, int | None]:
+    """``(total, free)`` bytes of ``device``'s memory (RAM for the CPU), ``None`` where unknown."""
+    import os
+
+    kind = getattr(device, "type", str(device))
+    if kind == "cuda":
+        import torch
+
+        try:
+            free, total = torch.cuda.mem_get_info(device)
+            return int(total), int(free)
+        except Exception:
+            return None, None
+    try:
+        page = os.sysconf("SC_PAGE_SIZE")
+        total = os.sysconf("SC_PHYS_PAGES") * page
+        free = os.sysconf("SC_AVPHYS_PAGES") * page
+        return int(total), int(free)
+    except (ValueError, OSError, AttributeError):  # not POSIX (Windows), or not exposed
+        return None, None

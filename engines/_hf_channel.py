@@ -50,13 +50,16 @@ class ThreadToLoopChannel(Generic[T]):
     while full); the consumer awaits :meth:`get_batch`; either side may :meth:`close`.
     """
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, *, on_space: Callable[[], object] | None = None) -> None:
         self._capacity = max(1, capacity)
         self._items: deque[T] = deque()
         self._cond = threading.Condition()
         self._closed = False
         self._waiter: anyio.Event | None = None
         self._call_soon = _call_soon_threadsafe()
+        self._on_space = on_space
+        """Called (on the loop) when the consumer frees room or closes: a producer that does not block
+        on :meth:`put` (the batching scheduler uses :meth:`offer`) learns when to try again."""
 
     def call_soon(self, fn: Callable[[], object]) -> None:
         """Run ``fn`` on the event loop soon, without waiting (any thread); ignored if the loop ended."""
@@ -87,18 +90,52 @@ class ThreadToLoopChannel(Generic[T]):
                 return False
         return True
 
+    def offer(self, item: T) -> bool | None:
+        """Producer: queue ``item`` without waiting. ``True`` when queued, ``False`` when the buffer is
+        full (nothing queued: offer it again after ``on_space``), ``None`` when the channel is closed."""
+        with self._cond:
+            if self._closed:
+                return None
+            if len(self._items) >= self._capacity:
+                return False
+            self._items.append(item)
+            waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            try:
+                self._call_soon(waiter.set)
+            except Exception:  # the event loop has ended: nobody is listening any more
+                self.close()
+                return None
+        return True
+
+    def force(self, item: T) -> None:
+        """Producer: queue a last item (an end or an error) even when the buffer is full, so that a
+        round's end is never lost to backpressure; ignored when the channel is closed."""
+        with self._cond:
+            if self._closed:
+                return
+            self._items.append(item)
+            waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            self.call_soon(waiter.set)
+
     async def get_batch(self) -> list[T]:
         """Consumer task: every unread item (at least one), oldest first; waits while empty."""
         while True:
             with self._cond:
-                if self._items:
-                    items = list(self._items)
+                items = list(self._items)
+                if items:
+                    full = len(items) >= self._capacity
                     self._items.clear()
                     self._cond.notify_all()
-                    return items
-                if self._closed:
+                elif self._closed:
                     raise anyio.EndOfStream
-                waiter = self._waiter = anyio.Event()
+                else:
+                    waiter = self._waiter = anyio.Event()
+            if items:
+                if full and self._on_space is not None:
+                    self._on_space()
+                return items
             await waiter.wait()
 
     def close(self) -> None:
@@ -108,6 +145,8 @@ class ThreadToLoopChannel(Generic[T]):
             self._closed = True
             waiter, self._waiter = self._waiter, None
             self._cond.notify_all()
+        if self._on_space is not None:
+            self._on_space()
         if waiter is not None:
             try:
                 self._call_soon(waiter.set)

@@ -184,13 +184,17 @@ class DeltaStreamer:
             self._prompt_seen = True
             return
         for token_id in value.reshape(-1).tolist():
-            self.generated += 1
-            if self.hit_end_token or self._filter.stopped:
-                continue
-            if token_id in self._skip_ids:
-                self.hit_end_token = True
-                continue
-            self._emit(self._detok.push(token_id))
+            self.push(token_id)
+
+    def push(self, token_id: int) -> None:
+        """Take one generated token id (the batching scheduler calls this directly, once per step)."""
+        self.generated += 1
+        if self.hit_end_token or self._filter.stopped:
+            return
+        if token_id in self._skip_ids:
+            self.hit_end_token = True
+            return
+        self._emit(self._detok.push(token_id))
 
     def end(self) -> None:
         """Called by ``generate`` when it finishes: flush held-back text."""

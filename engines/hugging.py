@@ -1,20 +1,31 @@
-"""The :class:`HuggingEngine`: any local ``transformers`` causal LM, without blocking the event loop.
+"""The :class:`HuggingEngine`: any local ``transformers`` causal LM, many conversations, one batch.
 
 How a round runs (``stream``):
 
-1. The async generator takes the engine's ``CapacityLimiter(1)`` (FIFO): one ``generate`` per model at a
-   time, however many conversations share the engine.
-2. It starts a worker thread that renders the prompt with the chat template, finds the session's KV
-   cache and crops it to the common token prefix, and calls ``model.generate`` with a streamer and a
-   stopping criterion.
-3. The streamer detokenizes incrementally, cuts at stop strings, feeds a fresh tool-call parser and
-   hands the parser's events to the loop through a bounded channel (``_hf_channel``): the worker
-   never waits for the loop (a blocking ``anyio.from_thread`` call per token cost a loop iteration
-   per token), but a slow consumer still slows generation down instead of buffering without bound.
+1. The prompt is rendered with the chat template and tokenized in a worker thread (never on the event
+   loop), checked against the context, and becomes a *row* (``_hf_rows``): its ids, parser, sampler
+   (temperature, top-p, seed, logits processors, its grammar when constrained), stop rules and a
+   bounded channel to the round's consumer.
+2. The engine's scheduler thread (``_hf_batch``) owns the model. It admits rows FIFO up to
+   ``max_batch_size``, prefills each into its own KV cache (the conversation's previous cache,
+   cropped to the common token prefix, when there is one), merges them into the running batch, and
+   runs one forward pass per decoding step for all rows at once. Rounds that arrive while others
+   decode join at the next step; a finished or cancelled round leaves at once and its slot goes to
+   the next waiting round.
+3. Each row streams on its own: its tokens are detokenized incrementally, cut at stop strings, fed
+   to its own tool-call parser, and the parser's events go to the loop through the row's channel
+   (``_hf_channel``), which never makes the scheduler wait. A consumer that stops reading only pauses
+   its own row (out of the batch, cache kept) until it reads again.
 4. Between yields the generator only awaits the channel; it never holds a task group or cancel scope
    open across a ``yield``, so breaking out of ``async for``, cancelling the task or ``aclose()`` are
-   safe under asyncio and trio. Its ``finally`` sets the stop event (``generate`` ends at the next
-   token), closes the channel and waits, shielded, for the thread to end, then frees the limiter.
+   safe under asyncio and trio. Its ``finally`` stops the row (it leaves the batch at the next step)
+   and waits, shielded, until the scheduler is done with it, so the conversation's cache is back in
+   place before its next round.
+
+``max_batch_size=1`` runs one round at a time. Models whose caches cannot be merged and split
+(sliding-window, hybrid or linear-attention layers) run one round at a time through ``generate``, with
+one log line saying why; so do rounds whose options need ``generate`` itself (beam search, assisted
+decoding), pausing the batch while they run.
 
 Use::
 
@@ -26,9 +37,10 @@ Use::
                 ...
 
 Sampling follows the model's ``generation_config`` unless ``GenerationOptions`` say otherwise
-(``temperature=0`` is greedy). ``options.extra`` goes to ``generate`` untouched (e.g. a
-``logits_processor``). Conversations pass ``options.session`` so that each one's next round reuses the
-KV cache of its previous one; ``max_cached_sessions`` bounds how many caches are kept (LRU).
+(``temperature=0`` is greedy), per round: rounds in one batch may sample differently. ``options.extra``
+holds ``generate`` kwargs (e.g. a ``logits_processor``), applied to that round alone. Conversations pass
+``options.session`` so that each one's next round reuses the KV cache of its previous one; the kept
+caches are bounded in tokens (``max_cached_tokens``).
 
 Subclass hooks, as kani users expect: :meth:`HuggingEngine.build_prompt` (messages and tools to prompt
 text), :meth:`HuggingEngine.prompt_ids` (text to token ids), :meth:`HuggingEngine.message_len`.
@@ -38,30 +50,37 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import importlib.util
+import logging
 import threading
 from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
 
-from hermitcrab.engines._hf_cache import CacheEntry, SessionCacheStore
+from hermitcrab.engines import _hf_load
+from hermitcrab.engines._hf_batch import Scheduler, batching_problem, probe_batching
+from hermitcrab.engines._hf_cache import (
+    CacheEntry,
+    SessionCacheStore,
+    default_cached_tokens,
+    kv_bytes_per_token,
+)
 from hermitcrab.engines._hf_channel import ThreadToLoopChannel
-from hermitcrab.engines._hf_stream import make_streamer_classes
+from hermitcrab.engines._hf_rows import Item, Row, Sampler, flush_blocking
+from hermitcrab.engines._hf_stream import DeltaStreamer, make_streamer_classes
 from hermitcrab.engines.base import Engine, ToolSchema, completion_from_events
 from hermitcrab.errors import (
     ConfigurationError,
     ConversationClosedError,
     EngineError,
     HermitcrabError,
-    MissingDependencyError,
     ModelLoadError,
     PromptTooLongError,
 )
-from hermitcrab.events import EngineEvent, GenerationOptions, Usage
+from hermitcrab.events import EngineEvent, GenerationOptions
 from hermitcrab.messages import Message, ToolCall
 from hermitcrab.prompting.base import ToolCallParser
 
@@ -71,35 +90,13 @@ if TYPE_CHECKING:
 
 __all__ = ("HuggingEngine",)
 
-_HF_EXTRA = "pip install 'hermitcrab[hf]'"
-_END_OF_TURN_STRINGS = (
-    "<|im_end|>",
-    "<|eot_id|>",
-    "<|eom_id|>",
-    "<|end|>",
-    "<end_of_turn>",
-    "<|endoftext|>",
-    "<|end_of_text|>",
-    "</s>",
-    "<|return|>",
-    "<|call|>",
-)
-"""Common end-of-turn tokens; those that exist as single special tokens in a vocabulary stop generation."""
+logger = logging.getLogger("hermitcrab.engines.hugging")
 
-
-@dataclass(eq=False)
-class _Round:
-    """State shared between one ``stream`` call (event loop) and its worker thread."""
-
-    messages: Sequence[Message]
-    tools: Sequence[ToolSchema]
-    options: GenerationOptions
-    parser: ToolCallParser
-    channel: ThreadToLoopChannel[tuple[str, Any]]
-    stop: threading.Event = field(default_factory=threading.Event)
-    """Set to end ``generate`` at its next token (cancellation, stop string, closed engine)."""
-    finished: anyio.Event = field(default_factory=anyio.Event)
-    """Set (on the loop) when the worker thread is done with the model."""
+_BATCH_MODES = frozenset({"GREEDY_SEARCH", "SAMPLE"})
+"""``transformers`` generation modes the batch loop runs itself; other modes run through ``generate``."""
+_LOOP_KWARGS = frozenset({"logits_processor", "stopping_criteria", "use_cache", "attention_mask"})
+"""``generate`` kwargs that are not generation-config fields but that the batch loop honours (or may
+ignore: it always uses a cache and builds its own masks)."""
 
 
 class HuggingEngine(Engine):
@@ -110,6 +107,9 @@ class HuggingEngine(Engine):
             ``transformers`` settings allow it; set ``HF_HUB_OFFLINE=1`` to be sure).
         max_context_size: The context window; defaults to the model config's
             ``max_position_embeddings`` (or similar).
+        max_batch_size: Rounds (of any conversations) that decode together, one token each per
+            forward pass. Rounds beyond it wait their turn (FIFO) and join as others finish. ``1``
+            runs one round at a time.
         load_in_4bit: Quantize to 4-bit nf4 with bitsandbytes at load time (compute dtype bf16 on a
             GPU that supports it, else fp16 on GPU, fp32 on CPU).
         load_in_8bit: Quantize to 8-bit with bitsandbytes (LLM.int8) at load time.
@@ -128,9 +128,12 @@ class HuggingEngine(Engine):
             :class:`ToolCallParser` subclass or instance chooses it.
         max_cached_sessions: How many conversations keep a KV cache for prefix reuse (LRU); 0 turns
             reuse off.
-        max_cached_tokens: Also bound the tokens held by all kept caches (LRU eviction; the newest
-            cache is always kept). Memory per token is ``2 x layers x kv_heads x head_dim x dtype size``.
-        stream_buffer: Events buffered between the worker thread and the loop (backpressure).
+        max_cached_tokens: Bound the tokens held by all kept caches (LRU eviction; the newest cache is
+            always kept). ``None`` (default): as many as fit in a quarter of the device's memory (GPU
+            memory, or RAM on CPU), at most half of what is free after loading and at most 8 GiB; see
+            :attr:`max_cached_tokens` and :attr:`kv_bytes_per_token` for what that came to.
+        stream_buffer: Event batches buffered per round between the scheduler and the loop; a
+            consumer that falls this far behind pauses its own round.
         prompt_pipeline: A :class:`~hermitcrab.prompting.PromptPipeline` that builds prompts instead
             of the chat template (for models without one, or a format of your own); its stop strings
             and parser name are used too.
@@ -138,6 +141,7 @@ class HuggingEngine(Engine):
             always parse and validate against the tools' schemas; free text stays free.
             ``GenerationOptions(extra={"constrained": bool})`` overrides it for one round, and
             ``GenerationOptions.tool_choice`` ("auto", "none", "required", a tool name) is honoured.
+            Each round has its own grammar: constrained and free rounds share a batch.
         max_whitespace: With ``constrained``: the longest whitespace run allowed inside tool arguments.
         parallel_tool_calls: With ``constrained``: allow several calls in one reply.
         max_cached_grammars: With ``constrained``: compiled grammars kept (LRU).
@@ -158,6 +162,7 @@ class HuggingEngine(Engine):
         model_id_or_path: str | Path,
         *,
         max_context_size: int | None = None,
+        max_batch_size: int = 8,
         load_in_4bit: bool = False,
         load_in_8bit: bool = False,
         quantization_config: Any = None,
@@ -169,7 +174,7 @@ class HuggingEngine(Engine):
         chat_template: str | None = None,
         chat_template_kwargs: Mapping[str, Any] | None = None,
         parser: str | type[ToolCallParser] | ToolCallParser | None = None,
-        max_cached_sessions: int = 8,
+        max_cached_sessions: int = 256,
         max_cached_tokens: int | None = None,
         stream_buffer: int = 32,
         prompt_pipeline: PromptPipeline | None = None,
@@ -188,16 +193,17 @@ class HuggingEngine(Engine):
             )
         if max_context_size is not None and max_context_size <= 0:
             raise ConfigurationError(f"max_context_size must be positive, not {max_context_size}")
+        if not isinstance(max_batch_size, int) or isinstance(max_batch_size, bool) or max_batch_size < 1:
+            raise ConfigurationError(f"max_batch_size must be an integer >= 1, not {max_batch_size!r}")
         if max_cached_sessions < 0:
             raise ConfigurationError(f"max_cached_sessions must be >= 0, not {max_cached_sessions}")
         if max_cached_tokens is not None and max_cached_tokens < 0:
             raise ConfigurationError(f"max_cached_tokens must be >= 0 or None, not {max_cached_tokens}")
         if stream_buffer < 1:
             raise ConfigurationError(f"stream_buffer must be >= 1, not {stream_buffer}")
-        _require("torch", "transformers")
-        quantized = load_in_4bit or load_in_8bit or quantization_config is not None
+        _hf_load.require("torch", "transformers")
         if load_in_4bit or load_in_8bit:
-            _require("bitsandbytes", pip="pip install bitsandbytes")
+            _hf_load.require("bitsandbytes", pip="pip install bitsandbytes")
 
         self.model_id = str(model_id_or_path)
         looks_like_path = isinstance(model_id_or_path, Path) or self.model_id.startswith(("/", ".", "~"))
@@ -209,13 +215,11 @@ class HuggingEngine(Engine):
         self.generation_kwargs: dict[str, Any] = dict(generation_kwargs or {})
         self.chat_template_kwargs: dict[str, Any] = dict(chat_template_kwargs or {})
         self._closed = False
-        self._limiter = anyio.CapacityLimiter(1)
-        self._rounds: set[_Round] = set()
-        self._sessions = SessionCacheStore(max_cached_sessions, max_cached_tokens)
+        self._rows: set[Row] = set()
         self._stream_buffer = stream_buffer
         self._anchor_cache: dict[str, str] = {}
 
-        self.tokenizer: Any = self._load_tokenizer(dict(tokenizer_kwargs or {}))
+        self.tokenizer: Any = _hf_load.load_tokenizer(self.model_id, dict(tokenizer_kwargs or {}))
         if chat_template is not None:
             self.tokenizer.chat_template = chat_template
         self.prompt_pipeline = prompt_pipeline
@@ -229,20 +233,24 @@ class HuggingEngine(Engine):
                 "prompt_pipeline=... (e.g. hermitcrab.prompting.llama2_pipeline()) to HuggingEngine, "
                 "or subclass it and override build_prompt"
             )
-        self.model: Any = self._load_model(
+        self.model: Any = _hf_load.load_model(
+            self.model_id,
             device=device,
             dtype=dtype,
             load_in_4bit=load_in_4bit,
             load_in_8bit=load_in_8bit,
             quantization_config=quantization_config,
             model_load_kwargs=dict(model_load_kwargs or {}),
-            quantized=quantized,
         )
-        self.max_context_size = max_context_size or self._context_from_config()
+        self.max_context_size = max_context_size or _hf_load.context_from_config(
+            self.model, self.tokenizer, self.model_id
+        )
         if parser is None and prompt_pipeline is not None:
             parser = prompt_pipeline.parser
         self.parser: ToolCallParser = _resolve_parser(parser, self.tokenizer.chat_template)
-        self._end_ids = self._find_end_ids()
+        self._end_ids = _hf_load.find_end_ids(
+            self.model, self.tokenizer, (*self.parser.stop_markers, *self._pipeline_stop())
+        )
         self.constrained = constrained
         self._constraint_settings: dict[str, Any] = {
             "max_whitespace": max_whitespace,
@@ -254,116 +262,53 @@ class HuggingEngine(Engine):
         if constrained:  # fail at construction: xgrammar missing, or no grammar for this format
             self._constraint = self._make_constraint()
 
-    # -- loading --------------------------------------------------------------------------------
-    def _load_tokenizer(self, kwargs: dict[str, Any]) -> Any:
-        from transformers import AutoTokenizer
-
-        try:
-            return AutoTokenizer.from_pretrained(self.model_id, **kwargs)
-        except Exception as exc:
-            raise ModelLoadError(f"could not load the tokenizer of {self.model_id}: {exc}") from exc
-
-    def _load_model(
-        self,
-        *,
-        device: str | None,
-        dtype: Any,
-        load_in_4bit: bool,
-        load_in_8bit: bool,
-        quantization_config: Any,
-        model_load_kwargs: dict[str, Any],
-        quantized: bool,
-    ) -> Any:
-        import torch
-        from transformers import AutoModelForCausalLM
-
-        device_map: Any = None
-        if device == "auto":
-            _require("accelerate", pip="pip install accelerate")
-            device_map = "auto"
-            target = "cuda" if torch.cuda.is_available() else "cpu"
-        else:
-            target = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        is_gpu = not target.startswith("cpu")
-        gpu_dtype = torch.bfloat16 if _bf16_ok(torch, target) else torch.float16
-        if isinstance(dtype, str):
-            try:
-                dtype = getattr(torch, dtype)
-            except AttributeError as exc:
-                raise ConfigurationError(
-                    f"unknown dtype {dtype!r}: use e.g. 'float32' or 'bfloat16'"
-                ) from exc
-        kwargs: dict[str, Any] = {"dtype": dtype or (gpu_dtype if is_gpu else torch.float32)}
-        if load_in_4bit or load_in_8bit:
-            from transformers import BitsAndBytesConfig
-
-            if load_in_4bit:
-                quantization_config = BitsAndBytesConfig(
-                    load_in_4bit=True,
-                    bnb_4bit_quant_type="nf4",
-                    bnb_4bit_compute_dtype=gpu_dtype if is_gpu else torch.float32,
-                    bnb_4bit_use_double_quant=is_gpu,
-                )
-            else:
-                quantization_config = BitsAndBytesConfig(load_in_8bit=True)
-        if quantization_config is not None:
-            kwargs["quantization_config"] = quantization_config
-        if device_map is not None:
-            kwargs["device_map"] = device_map
-        elif quantized:
-            kwargs["device_map"] = {"": target}  # quantized weights are placed at load, never moved
-        kwargs.update(model_load_kwargs)
-        try:
-            model = AutoModelForCausalLM.from_pretrained(self.model_id, **kwargs)
-            if "device_map" not in kwargs:
-                model = model.to(target)
-        except ImportError as exc:
-            raise MissingDependencyError(
-                f"loading {self.model_id} needs a package that is not installed ({exc}); "
-                f"install it, e.g. {_HF_EXTRA}"
-            ) from exc
-        except (torch.cuda.OutOfMemoryError, MemoryError) as exc:
-            raise ModelLoadError(
-                f"out of memory loading {self.model_id}: try load_in_4bit=True or a smaller model"
-            ) from exc
-        except Exception as exc:
-            raise ModelLoadError(f"could not load the model {self.model_id}: {exc}") from exc
-        model.eval()
-        return model
-
-    def _context_from_config(self) -> int:
-        config = self.model.config
-        text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
-        for name in ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "n_ctx"):
-            value = getattr(text_config, name, None)
-            if isinstance(value, int) and value > 0:
-                return value
-        limit = getattr(self.tokenizer, "model_max_length", None)
-        if isinstance(limit, int) and 0 < limit < 10**8:
-            return limit
-        raise ConfigurationError(
-            f"could not find the context size of {self.model_id} in its config: pass max_context_size=..."
+        self._device = _hf_load.input_device(self.model)
+        self.kv_bytes_per_token: int | None = kv_bytes_per_token(self.model)
+        """Bytes of KV cache one token costs (keys and values of every layer), if the config says."""
+        if max_cached_tokens is None:
+            max_cached_tokens = default_cached_tokens(self.kv_bytes_per_token, self._device)
+        self._sessions = SessionCacheStore(max_cached_sessions, max_cached_tokens)
+        self.max_batch_size = max_batch_size
+        self.batching_problem: str | None = self._find_batching_problem()
+        """Why rounds run one at a time through ``generate`` on this model (``None``: they batch)."""
+        self._scheduler = Scheduler(
+            model=self.model,
+            device=self._device,
+            make_cache=self._new_cache,
+            sessions=self._sessions,
+            max_batch_size=max_batch_size,
+            solo=self._generate_alone,
+            batching=self.batching_problem is None,
+            closed_error=self._closed_error,
+            wrap_error=_engine_error,
         )
 
-    def _find_end_ids(self) -> frozenset[int]:
-        ids: set[int] = set()
-        for source in (getattr(self.model, "generation_config", None), self.model.config, self.tokenizer):
-            value = getattr(source, "eos_token_id", None)
-            if isinstance(value, int):
-                ids.add(value)
-            elif isinstance(value, (list, tuple)):
-                ids.update(v for v in value if isinstance(v, int))
-        special = set(getattr(self.tokenizer, "all_special_ids", ()))
-        vocab = self.tokenizer.get_vocab()
-        own = (*self.parser.stop_markers, *self._pipeline_stop())
-        for text in (*own, *_END_OF_TURN_STRINGS):
-            token_id = vocab.get(text)
-            if token_id is not None and (token_id in special or text in own):
-                ids.add(token_id)
-        return frozenset(ids)
+    # -- loading (overridable, as before) ---------------------------------------------------------
+    def _context_from_config(self) -> int:
+        return _hf_load.context_from_config(self.model, self.tokenizer, self.model_id)
 
     def _pipeline_stop(self) -> tuple[str, ...]:
         return tuple(self.prompt_pipeline.stop) if self.prompt_pipeline is not None else ()
+
+    def _new_cache(self) -> Any:
+        from transformers import DynamicCache
+
+        return DynamicCache(config=self.model.config)
+
+    def _find_batching_problem(self) -> str | None:
+        problem = batching_problem(self.model)
+        if problem is None:
+            try:
+                problem = probe_batching(self.model, self._device, self._new_cache)
+            except Exception as exc:
+                problem = f"a merged decoding step failed ({type(exc).__name__}: {exc})"
+        if problem is not None:
+            logger.warning(
+                "HuggingEngine(%s): rounds run one at a time through generate, because %s",
+                self.model_id,
+                problem,
+            )
+        return problem
 
     # -- constrained tool calls -------------------------------------------------------------------
     @property
@@ -517,31 +462,30 @@ class HuggingEngine(Engine):
         tools: Sequence[ToolSchema] = (),
         options: GenerationOptions = GenerationOptions(),
     ) -> AsyncIterator[EngineEvent]:
-        """Generate one reply in a worker thread, streaming text deltas, tool calls, then a Completion.
+        """Generate one reply in the engine's batch, streaming text deltas, tool calls, then a Completion.
 
-        Closing this iterator early or cancelling the consuming task stops ``generate`` at the next
-        token and waits for the worker thread to end.
+        Closing this iterator early or cancelling the consuming task takes the round out of the batch
+        at the next decoding step (the other rounds go on) and waits until the scheduler has let go of
+        it.
         """
         self._check_open()
         options = self.constrain_options(tools, options)
-        job = _Round(
-            messages=tuple(messages),
-            tools=tuple(tools),
-            options=options,
-            parser=self.parser.clone(),
-            channel=ThreadToLoopChannel(self._stream_buffer),
-        )
-        thread: threading.Thread | None = None
+        scheduler = self._scheduler
+        channel: ThreadToLoopChannel[Item] = ThreadToLoopChannel(self._stream_buffer, on_space=scheduler.wake)
+        row = await anyio.to_thread.run_sync(self._make_row, tuple(messages), tuple(tools), options, channel)
         events: list[EngineEvent] = []
-        await self._limiter.acquire_on_behalf_of(job)
+        submitted = False
         try:
             self._check_open()
-            self._rounds.add(job)
-            worker = threading.Thread(target=self._work, args=(job,), name="hermitcrab-generate", daemon=True)
-            worker.start()
-            thread = worker
+            self._rows.add(row)
+            scheduler.submit(row)
+            submitted = True
             while True:
-                for kind, payload in await job.channel.get_batch():
+                try:
+                    batch = await channel.get_batch()
+                except anyio.EndOfStream:  # pragma: no cover - the scheduler always ends a row with an item
+                    raise EngineError("generation ended without a result") from None
+                for kind, payload in batch:
                     if kind == "events":
                         for event in payload:
                             events.append(event)
@@ -553,48 +497,34 @@ class HuggingEngine(Engine):
                         yield completion_from_events(events, usage, finish_reason)
                         return
         finally:
-            # Stop generate at its next token, unblock the worker, and wait (shielded) until the
-            # thread has finished with the model before anyone else may use it.
-            job.stop.set()
-            job.channel.close()
-            if thread is not None:
+            # Leave the batch at the next step, and wait (shielded) until the scheduler has let go of
+            # the row, so this conversation's cache is back before its next round.
+            row.stop.set()
+            channel.close()
+            if submitted:
                 with anyio.CancelScope(shield=True):
-                    await job.finished.wait()
-                # The worker's last act was to schedule `finished.set`: it is returning now.
-                thread.join(timeout=1.0)
-            self._rounds.discard(job)
-            self._limiter.release_on_behalf_of(job)
+                    await row.finished.wait()
+            self._rows.discard(row)
 
-    def _work(self, job: _Round) -> None:
-        """The worker thread: run one generation and report its end (or error) to the loop."""
+    def _make_row(
+        self,
+        messages: tuple[Message, ...],
+        tools: tuple[ToolSchema, ...],
+        options: GenerationOptions,
+        channel: ThreadToLoopChannel[Item],
+    ) -> Row:
+        """Render and tokenize the prompt and settle the round's sampling (in a worker thread)."""
         try:
-            result = self._generate_blocking(job)
-            self._emit(job, ("done", result))
-        except BaseException as exc:
-            if not isinstance(exc, HermitcrabError):
-                exc = _engine_error(exc)
-            self._emit(job, ("error", exc))
-        finally:
-            job.channel.call_soon(job.finished.set)
-
-    def _emit(self, job: _Round, item: tuple[str, Any]) -> None:
-        """Hand an item to the loop (worker thread). Blocks while the buffer is full (backpressure);
-        if the consumer has gone, stops the generation instead."""
-        if not job.channel.put(item):
-            job.stop.set()
-
-    def _generate_blocking(self, job: _Round) -> tuple[Usage, str]:
-        import torch
-
-        options = job.options
-        if type(self).prompt_ids is HuggingEngine.prompt_ids:
-            text = self.build_prompt(job.messages, job.tools)
-            prompt = self._encode(text)
-        else:  # a subclass makes the ids itself; the parser only needs to see how the prompt ends
-            prompt = list(self.prompt_ids(job.messages, job.tools))
-            text = self.tokenizer.decode(prompt[-64:], skip_special_tokens=False)
-        # A parser that knows how the prompt ends (e.g. inside an opened <think> block).
-        job.parser = self.parser.for_prompt(text)
+            if type(self).prompt_ids is HuggingEngine.prompt_ids:
+                text = self.build_prompt(messages, tools)
+                prompt = self._encode(text)
+            else:  # a subclass makes the ids itself; the parser only needs to see how the prompt ends
+                prompt = list(self.prompt_ids(messages, tools))
+                text = self.tokenizer.decode(prompt[-64:], skip_special_tokens=False)
+        except HermitcrabError:
+            raise
+        except Exception as exc:
+            raise _engine_error(exc) from exc
         room = self.max_context_size - len(prompt)
         if room <= 0:
             raise PromptTooLongError(
@@ -605,83 +535,128 @@ class HuggingEngine(Engine):
             )
         max_new = options.max_new_tokens or self.generation_kwargs.get("max_new_tokens") or room
         max_new = min(max_new, room)
-
-        session = _session_key(options.session)
-        entry = self._sessions.take(session) if session is not None else None
-        cache: Any = None
-        cached = 0
+        parser = self.parser.for_prompt(text)  # knows how the prompt ends (e.g. inside <think>)
+        kwargs = self._generate_kwargs(options, max_new)
         try:
-            if entry is not None:
-                cached = entry.usable_prefix(prompt)
-                if cached > 0 and getattr(entry.cache, "is_croppable", True):
-                    surplus = entry.cache.get_seq_length() - cached
-                    if surplus > 0:
-                        entry.cache.crop(-surplus)  # transformers 5: a negative count removes tokens
-                    cache = entry.cache
-                else:
-                    cached = 0
-            if cache is None and session is not None and self._sessions.max_sessions > 0:
-                from transformers import DynamicCache
-
-                cache = DynamicCache(config=self.model.config.get_text_config(decoder=True))
-
-            def on_text(text: str) -> None:
-                parsed = job.parser.feed(text)
-                if parsed:
-                    self._emit(job, ("events", parsed))
-
-            streamer_cls, criterion_cls = make_streamer_classes()
-            stop_strings = (*options.stop, *job.parser.stop_markers, *self._pipeline_stop())
-            streamer = streamer_cls(
-                self.tokenizer,
-                on_text=on_text,
-                stop_event=job.stop,
-                skip_ids=self._end_ids,
-                stop_strings=stop_strings,
-            )
-            kwargs = self._generate_kwargs(options, max_new)
-            kwargs.setdefault("stopping_criteria", [])
-            from transformers import StoppingCriteriaList
-
-            kwargs["stopping_criteria"] = StoppingCriteriaList(
-                [*kwargs["stopping_criteria"], criterion_cls(job.stop)]
-            )
-            device = _input_device(self.model)
-            input_ids = torch.tensor([prompt], dtype=torch.long, device=device)
-            if cache is not None:
-                kwargs["cache"] = cache
-            with torch.inference_mode(), _seeded(options.seed, device):
-                out = self.model.generate(
-                    input_ids=input_ids,
-                    attention_mask=torch.ones_like(input_ids),
-                    streamer=streamer,
-                    return_dict_in_generate=True,
-                    **kwargs,
-                )
-            tail = job.parser.finish()
-            if tail:
-                self._emit(job, ("events", tail))
-            sequence = out.sequences[0].tolist()
-            generated = len(sequence) - len(prompt)
-            result_cache = getattr(out, "cache", None) or cache
-            has_cache = session is not None and result_cache is not None
-            entry = CacheEntry(sequence, result_cache) if has_cache else None
-        except BaseException:
-            entry = None
+            sampler = self._sampler(kwargs, prompt, options.seed) if self._scheduler.batching else None
+        except HermitcrabError:
             raise
-        finally:
-            if session is not None:
-                self._sessions.put_back(session, entry)
-        if streamer.hit_end_token or streamer.hit_stop_string or job.stop.is_set():
-            finish = "stop"
-        elif generated >= max_new:
-            finish = "length"
-        else:
-            finish = "stop"
-        usage = Usage(
-            prompt_tokens=len(prompt), completion_tokens=generated, cached_tokens=cached, requests=1
+        except Exception as exc:  # e.g. generation options that transformers refuses
+            raise _engine_error(exc) from exc
+        stop = threading.Event()
+        stop_strings = (*options.stop, *parser.stop_markers, *self._pipeline_stop())
+        row: Row  # the streamer calls back into the row, made just below
+        streamer = DeltaStreamer(
+            self.tokenizer,
+            on_text=lambda text: row.on_text(text),
+            stop_event=stop,
+            skip_ids=self._end_ids,
+            stop_strings=stop_strings,
         )
-        return usage, finish
+        row = Row(
+            prompt=prompt,
+            parser=parser,
+            channel=channel,
+            streamer=streamer,
+            max_new=max_new,
+            sampler=sampler,
+            session=_session_key(options.session) if self._sessions.max_sessions > 0 else None,
+            seed=options.seed,
+            stop_strings=stop_strings,
+            generate_kwargs=kwargs if sampler is None else None,
+            stop=stop,
+        )
+        return row
+
+    def _sampler(self, kwargs: dict[str, Any], prompt: list[int], seed: int | None) -> Sampler | None:
+        """The round's sampler, built as ``generate`` would build it from the same kwargs; ``None``
+        when the kwargs ask for something only ``generate`` does (the round then runs alone)."""
+        import torch
+        from transformers import LogitsProcessorList, StoppingCriteriaList
+
+        kwargs = dict(kwargs)
+        processors = kwargs.pop("logits_processor", None) or []
+        criteria = kwargs.pop("stopping_criteria", None) or []
+        kwargs.pop("use_cache", None)
+        kwargs.pop("attention_mask", None)
+        try:
+            config, unused = self.model._prepare_generation_config(None, **kwargs)
+            if unused or config.get_generation_mode().name not in _BATCH_MODES or config.stop_strings:
+                return None
+            ids = torch.tensor([prompt], dtype=torch.long, device=self._device)
+            built = self.model._get_logits_processor(
+                generation_config=config,
+                input_ids_seq_length=len(prompt),
+                encoder_input_ids=ids,
+                logits_processor=LogitsProcessorList(processors),
+                device=self._device,
+            )
+        except (AttributeError, TypeError):  # another transformers: let generate do it
+            return None
+        generator = None
+        if seed is not None and config.do_sample:
+            generator = torch.Generator(device=self._device).manual_seed(seed)
+        return Sampler(
+            do_sample=bool(config.do_sample),
+            processors=built or None,
+            criteria=StoppingCriteriaList(criteria) if criteria else None,
+            generator=generator,
+        )
+
+    def _generate_alone(self, row: Row) -> CacheEntry | None:
+        """Run ``row`` through ``model.generate`` (scheduler thread): rounds whose options need it, and
+        every round on a model whose caches cannot be batched. Returns the cache entry to keep."""
+        import torch
+        from transformers import StoppingCriteriaList
+
+        entry = self._sessions.take(row.session) if row.session is not None else None
+        row.holds_session = row.session is not None
+        cache: Any = None
+        if entry is not None:
+            cached = entry.usable_prefix(row.prompt)
+            if cached > 0 and getattr(entry.cache, "is_croppable", True):
+                surplus = entry.cache.get_seq_length() - cached
+                if surplus > 0:
+                    entry.cache.crop(-surplus)  # transformers 5: a negative count removes tokens
+                cache = entry.cache
+                row.cached = cached
+        if cache is None and row.session is not None:
+            cache = self._new_cache()
+
+        streamer_cls, criterion_cls = make_streamer_classes()
+
+        def on_text(text: str) -> None:
+            row.on_text(text)
+            flush_blocking(row)
+
+        streamer = streamer_cls(
+            self.tokenizer,
+            on_text=on_text,
+            stop_event=row.stop,
+            skip_ids=self._end_ids,
+            stop_strings=row.stop_strings,
+        )
+        row.streamer = streamer
+        kwargs = dict(row.generate_kwargs or {})
+        kwargs["stopping_criteria"] = StoppingCriteriaList(
+            [*(kwargs.get("stopping_criteria") or []), criterion_cls(row.stop)]
+        )
+        if cache is not None:
+            kwargs["cache"] = cache
+        input_ids = torch.tensor([row.prompt], dtype=torch.long, device=self._device)
+        with torch.inference_mode(), _seeded(row.seed, self._device):
+            out = self.model.generate(
+                input_ids=input_ids,
+                attention_mask=torch.ones_like(input_ids),
+                streamer=streamer,
+                return_dict_in_generate=True,
+                **kwargs,
+            )
+        row.tokens = out.sequences[0].tolist()
+        result_cache = getattr(out, "cache", None) or cache
+        return (
+            CacheEntry(list(row.tokens), result_cache) if row.session is not None and result_cache else None
+        )
 
     def _generate_kwargs(self, options: GenerationOptions, max_new: int) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
@@ -728,23 +703,45 @@ class HuggingEngine(Engine):
         """Tokens held by all kept KV caches."""
         return self._sessions.cached_tokens()
 
+    @property
+    def max_cached_tokens(self) -> int | None:
+        """The bound on :attr:`cached_tokens` (given, or the default worked out for this device)."""
+        return self._sessions.max_tokens
+
+    @property
+    def active_rounds(self) -> int:
+        """Rounds the engine holds now: waiting for a slot, generating, or paused for a slow reader."""
+        return self._scheduler.unfinished
+
+    @property
+    def batch_stats(self) -> dict[str, int]:
+        """``steps`` (decoding steps run) and ``largest_batch`` (most rounds in one step)."""
+        return {"steps": self._scheduler.steps, "largest_batch": self._scheduler.largest_batch}
+
     async def close(self) -> None:
-        """Stop running generations, wait for them, and free the model, tokenizer and caches."""
+        """Stop every round (each raises :class:`ConversationClosedError`), wait for the scheduler,
+        and free the model, tokenizer and caches."""
         if self._closed:
             return
         self._closed = True
-        for job in list(self._rounds):
-            job.stop.set()
+        thread = self._scheduler.close()
+        for row in list(self._rows):
+            row.stop.set()
         with anyio.CancelScope(shield=True):
-            async with self._limiter:
-                self._sessions.clear()
-                self.model = None
-                gc.collect()
-                await anyio.to_thread.run_sync(_empty_device_cache)
+            if thread is not None:
+                await anyio.to_thread.run_sync(thread.join)
+            self._sessions.clear()
+            self._scheduler.model = None
+            self.model = None
+            gc.collect()
+            await anyio.to_thread.run_sync(_hf_load.empty_device_cache)
+
+    def _closed_error(self) -> ConversationClosedError:
+        return ConversationClosedError(f"this HuggingEngine ({self.model_id}) was closed")
 
     def _check_open(self) -> None:
         if self._closed:
-            raise ConversationClosedError(f"this HuggingEngine ({self.model_id}) was closed")
+            raise self._closed_error()
 
     async def __aenter__(self) -> HuggingEngine:
         self._check_open()
@@ -755,28 +752,6 @@ class HuggingEngine(Engine):
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-def _require(*modules: str, pip: str = _HF_EXTRA) -> None:
-    for module in modules:
-        if importlib.util.find_spec(module) is None:
-            raise MissingDependencyError(f"HuggingEngine needs {module!r}, which is not installed: {pip}")
-
-
-def _bf16_ok(torch: Any, target: str) -> bool:
-    if not target.startswith("cuda") or not torch.cuda.is_available():
-        return False
-    try:
-        return bool(torch.cuda.is_bf16_supported())
-    except Exception:
-        return False
-
-
-def _input_device(model: Any) -> Any:
-    device = getattr(model, "device", None)
-    if device is not None:
-        return device
-    return next(model.parameters()).device
-
-
 def _session_key(session: Any) -> Hashable | None:
     if session is None:
         return None
@@ -798,13 +773,6 @@ def _seeded(seed: int | None, device: Any) -> Any:
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
-
-
-def _empty_device_cache() -> None:
-    import torch
-
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
 
 
 def _engine_error(exc: BaseException) -> EngineError:

@@ -141,6 +141,7 @@ def build_tiny_model(
     eos_token: str = END_OF_TURN,
     dtype: str = "float32",
     initializer_range: float = 0.5,
+    config_overrides: dict[str, Any] | None = None,
 ) -> Path:
     """Build a tiny random-weight causal LM and its tokenizer into ``path`` and return ``path``.
 
@@ -150,8 +151,9 @@ def build_tiny_model(
     bitsandbytes' fast CPU 4-bit kernels usable (``in_features % 64 == 0``, ``out % 32 == 0``).
     ``initializer_range`` is larger than transformers' 0.02 so that greedy output depends on the
     prompt and varies from token to token (at 0.02 a tiny model repeats one token forever, and tests
-    comparing two generations could not fail). Deterministic: the same arguments give the same
-    weights and tokenizer.
+    comparing two generations could not fail). ``config_overrides`` go into the model config as they
+    are (e.g. sliding-window attention). Deterministic: the same arguments give the same weights and
+    tokenizer.
     """
     import torch
     from transformers import AutoModelForCausalLM, GenerationConfig, PreTrainedTokenizerFast
@@ -191,6 +193,7 @@ def build_tiny_model(
         "pad_token_id": pad_id,
         "bos_token_id": None,
         "initializer_range": initializer_range,
+        **(config_overrides or {}),
     }
     if architecture == "qwen2":
         from transformers import Qwen2Config
