@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -99,9 +100,14 @@ def served_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(served_folder: Path) -> Iterator[str]:
+def served_engine() -> ScriptedEngine:
+    return scenario_engine()
+
+
+@pytest.fixture(scope="module")
+def server(served_folder: Path, served_engine: ScriptedEngine) -> Iterator[str]:
     """The scenario app under uvicorn on 127.0.0.1, one for the whole module."""
-    with serve_in_thread(scenario_app(served_folder)) as url:
+    with serve_in_thread(scenario_app(served_folder, served_engine)) as url:
         yield url
 
 
@@ -402,37 +408,47 @@ async def test_a_client_that_disconnects_cancels_its_round(http: httpx.AsyncClie
 
 
 @pytest.mark.anyio
-async def test_two_messages_to_one_conversation_queue_and_never_interleave(http: httpx.AsyncClient) -> None:
+async def test_two_messages_to_one_conversation_queue_and_never_interleave(
+    http: httpx.AsyncClient, served_engine: ScriptedEngine
+) -> None:
     conversation_id = await new_conversation(http)
+    one, two = f"slow one {conversation_id}", f"slow two {conversation_id}"  # unique in the shared engine
     results: dict[str, list[Event]] = {}
+    times: dict[str, float] = {}
     first_started = anyio.Event()
 
     async def first() -> None:
         async with aconnect_sse(
-            http, "POST", f"/conversations/{conversation_id}/messages", json={"text": "slow one"}
+            http, "POST", f"/conversations/{conversation_id}/messages", json={"text": one}
         ) as source:
             results["one"] = []
             async for sse in source.aiter_sse():
                 results["one"].append((sse.event, json.loads(sse.data)))
                 if sse.event == "text_delta":
                     first_started.set()
+            times["one done"] = time.monotonic()
 
     async def second() -> None:
         await first_started.wait()
-        results["two"] = await run_round(http, conversation_id, "slow two")
+        times["two sent"] = time.monotonic()
+        results["two"] = await run_round(http, conversation_id, two)
 
     with anyio.fail_after(20):
         async with anyio.create_task_group() as tg:
             tg.start_soon(first)
             tg.start_soon(second)
-    assert texts(results["one"]) == "slow one " * 20
-    assert texts(results["two"]) == "slow two " * 20
+    assert times["two sent"] < times["one done"]  # the second message came in during the first round
+    assert texts(results["one"]) == f"{one} " * 20
+    assert texts(results["two"]) == f"{two} " * 20
     assert await history(http, conversation_id) == [
-        ("user", "slow one"),
-        ("assistant", "slow one " * 20),
-        ("user", "slow two"),
-        ("assistant", "slow two " * 20),
+        ("user", one),
+        ("assistant", f"{one} " * 20),
+        ("user", two),
+        ("assistant", f"{two} " * 20),
     ]
+    # The model saw the second message only with the first round complete before it.
+    (request,) = [r for r in served_engine.requests if r.messages[-1].text == two]
+    assert [m.text for m in request.messages[-3:]] == [one, f"{one} " * 20, two]
 
 
 @pytest.mark.anyio
