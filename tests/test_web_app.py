@@ -31,6 +31,7 @@ pytest.importorskip("fastapi", reason="the web extra is not installed: pip insta
 
 from httpx_sse import EventSource, ServerSentEvent, aconnect_sse  # noqa: E402
 from weather_bot import get_weather  # noqa: E402
+from web_app.app import UNKNOWN_ID  # noqa: E402
 from web_app_server import FAIL_TEXT, HANG_TEXT, scenario_app, scenario_engine, serve_in_thread  # noqa: E402
 
 from hermitcrab import ScriptedEngine  # noqa: E402
@@ -242,7 +243,7 @@ async def test_unknown_ids_get_404(asgi: httpx.AsyncClient, folder: Path) -> Non
     ]:
         response = await asgi.request(method, path, json=body)
         assert response.status_code == 404, (method, response.text)
-        assert response.json() == {"detail": "there is no conversation with this id"}
+        assert response.json() == {"detail": UNKNOWN_ID}
     assert snapshot(folder) == before
 
 

@@ -53,6 +53,7 @@ __all__ = (
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MAX_MESSAGE_CHARS",
     "ConversationOut",
+    "UNKNOWN_ID",
     "NewMessage",
     "create_app",
 )
@@ -61,6 +62,10 @@ DEFAULT_MAX_BODY_BYTES = 64 * 1024
 """Request bodies larger than this are refused with 413 before they are read."""
 DEFAULT_MAX_MESSAGE_CHARS = 8000
 """Longer message texts are refused with 422."""
+UNKNOWN_ID = (
+    "there is no conversation with this id (deleted, or never created: POST /conversations makes one)"
+)
+"""The 404 detail for an id that names no conversation."""
 STATIC = Path(__file__).resolve().parent / "static"
 
 ConversationId = Annotated[
@@ -125,7 +130,7 @@ def create_app(
 
     @app.exception_handler(UnknownConversationError)
     async def unknown_conversation(request: Request, exc: UnknownConversationError) -> JSONResponse:
-        return JSONResponse({"detail": "there is no conversation with this id"}, status_code=404)
+        return JSONResponse({"detail": UNKNOWN_ID}, status_code=404)
 
     api = APIRouter(prefix="/conversations", dependencies=[Depends(_bearer_token(token))])
 
