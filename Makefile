@@ -1,4 +1,5 @@
 # Two commands for a fresh machine: `make demo` and `make test`. Both create .venv on first use.
+# `make web` serves the chat web app (examples/web_app) on http://127.0.0.1:8000 with the demo model.
 # torch is pinned through constraints.txt here only (the CPU wheel on these machines, the normal CUDA
 # wheel elsewhere); `pip install hermitcrab[hf]` stays unpinned for users.
 PYTHON ?= python3
@@ -6,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo web test lint format bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +17,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(STAMP)
 	$(BIN)/python examples/weather_bot.py
+
+web: $(STAMP)
+	cd examples && HF_HUB_OFFLINE=1 ../$(BIN)/python -m web_app --folder web_app/conversations
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -8,16 +8,11 @@ prompts are phrasings the model was trained on (held-out phrasings are measured 
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,63 +135,6 @@ def test_bot_scripts_run_end_to_end_with_no_arguments(script: str, expected: lis
     assert done.returncode == 0, done.stderr
     for text in expected:
         assert text in done.stdout
-
-
-@pytest.fixture
-def web_service() -> Iterator[str]:
-    """``examples/web_service.py`` started on an ephemeral port; yields its base URL, then stops it."""
-    proc = subprocess.Popen(
-        [sys.executable, str(EXAMPLES / "web_service.py"), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env(),
-    )
-    assert proc.stdout is not None
-    timer = threading.Timer(120, proc.kill)  # never hang the suite if the server does not start
-    timer.start()
-    try:
-        url = None
-        for line in proc.stdout:
-            if line.startswith("listening on "):
-                url = line.split()[2]
-                break
-        assert url is not None, proc.stderr.read() if proc.stderr else "no output"
-        timer.cancel()
-        yield url
-    finally:
-        timer.cancel()
-        proc.terminate()
-        proc.wait(timeout=30)
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
-
-
-def test_web_service_streams_the_round_as_ndjson(web_service: str) -> None:
-    events: list[dict[str, Any]] = []
-    with httpx.stream(
-        "GET", f"{web_service}/ask", params={"q": "What's the weather in Lisbon?"}, timeout=60
-    ) as r:
-        assert r.status_code == 200
-        assert r.headers["content-type"].startswith("application/x-ndjson")
-        for line in r.iter_lines():
-            if line:
-                events.append(json.loads(line))
-    kinds = [e["type"] for e in events]
-    calls = [e for e in events if e["type"] == "tool_call"]
-    assert calls == [{"type": "tool_call", "name": "get_weather", "arguments": {"city": "Lisbon"}}]
-    result = weather_bot.get_weather("Lisbon")
-    assert {"type": "tool_result", "name": "get_weather", "content": result} in events
-    assert kinds.index("tool_call") < kinds.index("tool_result") < len(kinds) - 1
-    assert kinds.count("text") > 1  # the answer arrives in pieces, not at once
-    assert kinds[-1] == "done"
-    assert result in events[-1]["answer"]
-
-
-def test_web_service_rejects_other_paths(web_service: str) -> None:
-    assert httpx.get(f"{web_service}/nope", timeout=30).status_code == 404
-    assert httpx.get(f"{web_service}/ask", timeout=30).status_code == 400
 
 
 def test_demo_model_tokenizer_gives_a_name_the_same_tokens_in_the_question_and_in_the_call() -> None:
