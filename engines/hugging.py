@@ -472,7 +472,13 @@ class HuggingEngine(Engine):
         options = self.constrain_options(tools, options)
         scheduler = self._scheduler
         channel: ThreadToLoopChannel[Item] = ThreadToLoopChannel(self._stream_buffer, on_space=scheduler.wake)
-        row = await anyio.to_thread.run_sync(self._make_row, tuple(messages), tuple(tools), options, channel)
+        try:
+            row = await anyio.to_thread.run_sync(
+                self._make_row, tuple(messages), tuple(tools), options, channel
+            )
+        except Exception:
+            self._check_open()  # closed meanwhile: say so, not what closing broke
+            raise
         events: list[EngineEvent] = []
         submitted = False
         try:
@@ -584,6 +590,7 @@ class HuggingEngine(Engine):
             if unused or config.get_generation_mode().name not in _BATCH_MODES or config.stop_strings:
                 return None
             ids = torch.tensor([prompt], dtype=torch.long, device=self._device)
+            self.model._prepare_special_tokens(config, kwargs_has_attention_mask=True, device=self._device)
             built = self.model._get_logits_processor(
                 generation_config=config,
                 input_ids_seq_length=len(prompt),

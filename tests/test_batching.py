@@ -534,3 +534,41 @@ async def test_streamed_deltas_of_a_batched_round_add_up_to_its_reply(chat_model
             tg.start_soon(run, i)
     for i in range(130, 134):
         assert texts[i] == finals[i].message.text
+
+
+@pytest.mark.anyio
+async def test_generation_kwargs_act_in_a_batch_as_in_generate(chat_model: Path) -> None:
+    import torch
+
+    engine = HuggingEngine(chat_model, max_batch_size=8)
+    no_tools = [engine.tokenizer.convert_tokens_to_ids(t) for t in TOOL_TOKENS]
+    kwargs = {
+        "repetition_penalty": 1.3,
+        "no_repeat_ngram_size": 2,
+        "min_new_tokens": 12,
+        "suppress_tokens": no_tools,
+    }
+    got: dict[int, Completion] = {}
+
+    async def run(i: int) -> None:
+        options = GenerationOptions(
+            max_new_tokens=25, extra=kwargs if i % 2 else {"suppress_tokens": no_tools}
+        )
+        got[i] = await engine.generate(_prompt(i), options=options)
+
+    async with engine:
+        async with anyio.create_task_group() as tg:
+            for i in range(140, 146):
+                tg.start_soon(run, i)
+        for i in range(141, 146, 2):  # the same rounds through plain transformers
+            ids = torch.tensor([engine.prompt_ids(_prompt(i))])
+            out = engine.model.generate(
+                ids,
+                attention_mask=torch.ones_like(ids),
+                max_new_tokens=25,
+                eos_token_id=sorted(engine.end_token_ids),
+                **kwargs,
+            )
+            new = [t for t in out[0, ids.shape[1] :].tolist() if t not in engine.end_token_ids]
+            assert got[i].message.text == engine.tokenizer.decode(new, skip_special_tokens=False)
+            assert got[i].usage.completion_tokens == out.shape[1] - ids.shape[1] >= 12
