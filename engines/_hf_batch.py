@@ -37,6 +37,7 @@ round differently, so tiny differences from batching are normal there.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import threading
@@ -53,80 +54,129 @@ __all__ = ("BatchCache", "Scheduler", "batching_problem")
 logger = logging.getLogger("hermitcrab.engines.hugging")
 
 PREFILL_CHUNK = 512
-"""Prompt tokens per prefill forward pass (bounds the pause a long prompt causes the running rows)."""
+"""Prompt tokens per prefill forward pass."""
+PREFILL_BUDGET = 512
+"""Prompt tokens prefilled per scheduling step (at least one chunk): the most that newcomers delay
+the running rows per token they decode."""
+
+
+ROOM = 256
+"""Positions allocated ahead in the merged cache: one copy of the batch per 256 steps, not per step."""
 
 
 class BatchCache:
-    """The KV caches of the decoding rows, merged per layer into one left-padded batch.
+    """The KV caches of the decoding rows, merged per layer into one left-padded batch of *slots*.
 
-    Row ``i`` holds ``pads[i]`` padding positions, then its own keys and values; every decoding step
-    appends one position to every row. Padding is zeros, hidden from attention by the mask.
+    Slot ``i`` holds ``pads[i]`` padding positions, then its row's keys and values; every decoding
+    step appends one position to every slot. Padding is zeros, hidden from attention by the mask.
+
+    Copying the whole batch is what costs (a merged cache is ``rows x length`` positions per layer),
+    so it happens rarely. Keys and values live in buffers with room ahead in both directions
+    (``RoomyLayer``): positions for 256 more steps (each step writes in place; ``DynamicLayer``
+    concatenates the whole cache every step, which measured 63% of a 32-row CPU step) and slots for
+    more rows (a newcomer no longer than the batch is written into a free slot, or appended). A row
+    that leaves only frees its slot, which runs on, ignored, until a newcomer takes it; the batch is
+    rebuilt (compacted, common padding cut) only when newcomers do not fit or more than a quarter of
+    the slots are free.
+
+    Args:
+        make_cache: Builds an empty ``DynamicCache`` for the model.
+        max_rows: The most rows the batch will hold (slots are allocated up to it, as needed).
     """
 
-    def __init__(self, make_cache: Callable[[], Any]) -> None:
+    def __init__(self, make_cache: Callable[[], Any], max_rows: int = 1) -> None:
         self._make_cache = make_cache
+        self._max_rows = max(1, max_rows)
         self.cache: Any = None
+        self.owners: list[Any] = []
+        """The row in each slot (``None``: a free slot)."""
         self.pads: list[int] = []
         self._pads_tensor: Any = None
 
     @property
-    def size(self) -> int:
-        """Rows in the batch."""
-        return len(self.pads)
+    def live(self) -> int:
+        """Slots holding a row."""
+        return sum(owner is not None for owner in self.owners)
 
     @property
     def length(self) -> int:
-        """Positions per row (padding included)."""
+        """Positions per slot (padding included)."""
         return self.cache.get_seq_length() if self.cache is not None else 0
 
-    def add(self, caches: Sequence[Any]) -> None:
-        """Append rows, each given as its own (batch-of-one) ``DynamicCache``."""
-        import torch
-
-        lengths = [c.get_seq_length() for c in caches]
-        old = self.length
-        new = max([old, *lengths])
-        merged = self.cache if self.cache is not None else self._make_cache()
-        for index, layer in enumerate(merged.layers):
-            keys, values = [], []
-            if self.cache is not None:
-                keys.append(_left_pad(layer.keys, new - old))
-                values.append(_left_pad(layer.values, new - old))
-            for cache, length in zip(caches, lengths, strict=True):
-                row_layer = cache.layers[index]
-                keys.append(_left_pad(row_layer.keys, new - length))
-                values.append(_left_pad(row_layer.values, new - length))
-            _set_layer(layer, torch.cat(keys), torch.cat(values))
-        self.cache = merged
-        self.pads = [p + new - old for p in self.pads] + [new - n for n in lengths]
-        self._pads_tensor = None
-
-    def remove(self, indices: Sequence[int]) -> None:
-        """Drop rows; then cut the padding that every remaining row has."""
-        import torch
-
-        gone = set(indices)
-        keep = [i for i in range(self.size) if i not in gone]
-        if not keep:
-            self.cache, self.pads, self._pads_tensor = None, [], None
+    def add(self, entries: Sequence[tuple[Any, Any]]) -> None:
+        """Take ``(owner, cache)`` rows, each cache a ``DynamicCache`` of batch one."""
+        length = self.length
+        free = [slot for slot, owner in enumerate(self.owners) if owner is None]
+        room = free + list(range(len(self.owners), self._slot_capacity()))
+        fits = all(cache.get_seq_length() <= length for _, cache in entries)
+        if self.cache is None or not fits or len(room) < len(entries):
+            self._rebuild(entries)
             return
-        pads = [self.pads[i] for i in keep]
-        trim = min(pads)
-        for layer in self.cache.layers:
-            index = torch.tensor(keep, device=layer.keys.device)
-            keys = layer.keys.index_select(0, index)[:, :, trim:]
-            values = layer.values.index_select(0, index)[:, :, trim:]
-            _set_layer(layer, keys, values)
-        self.pads = [p - trim for p in pads]
+        for slot, (owner, cache) in zip(room, entries, strict=False):  # in place: only newcomers copied
+            pad = length - cache.get_seq_length()
+            for layer, row_layer in zip(self.cache.layers, cache.layers, strict=True):
+                layer.write_slot(slot, row_layer.keys, row_layer.values, pad)
+            if slot == len(self.owners):
+                self.owners.append(owner)
+                self.pads.append(pad)
+            else:
+                self.owners[slot] = owner
+                self.pads[slot] = pad
         self._pads_tensor = None
 
-    def extract(self, row: int) -> Any:
-        """Row ``row``'s keys and values, padding removed, as a ``DynamicCache`` of its own (copied)."""
+    def _slot_capacity(self) -> int:
+        return self.cache.layers[0].slot_capacity if self.cache is not None else 0
+
+    def remove(self, owners: Sequence[Any]) -> None:
+        """Free the slots of ``owners``; compact when more than a quarter of the slots are free."""
+        gone = {id(owner) for owner in owners}
+        self.owners = [None if owner is not None and id(owner) in gone else owner for owner in self.owners]
+        live = self.live
+        if live == 0:
+            self.cache, self.owners, self.pads, self._pads_tensor = None, [], [], None
+        elif 4 * (len(self.owners) - live) > len(self.owners):
+            self._rebuild(())
+
+    def _rebuild(self, entries: Sequence[tuple[Any, Any]]) -> None:
+        """New buffers: the live slots (common padding cut), then ``entries``, nothing free."""
+        import torch
+
+        keep = [slot for slot, owner in enumerate(self.owners) if owner is not None]
+        old = self.length
+        trim = min((self.pads[slot] for slot in keep), default=old)
+        lengths = [cache.get_seq_length() for _, cache in entries]
+        new = max([old - trim, *lengths])
+        rows = len(keep) + len(entries)
+        capacity = min(self._max_rows, max(4, 2 * rows))
+        if self.cache is None:
+            self.cache = self._make_cache()
+            roomy = _roomy_layer_class()
+            self.cache.layers = [roomy() for _ in self.cache.layers]
+        for index, layer in enumerate(self.cache.layers):
+            parts = []
+            if keep:
+                keys, values = layer.keys, layer.values
+                if len(keep) < len(self.owners):
+                    selected = torch.tensor(keep, device=keys.device)
+                    keys, values = keys.index_select(0, selected), values.index_select(0, selected)
+                parts.append((keys[:, :, trim:], values[:, :, trim:], new - (old - trim)))
+            for (_, cache), n in zip(entries, lengths, strict=True):
+                parts.append((cache.layers[index].keys, cache.layers[index].values, new - n))
+            layer.fill(parts, new, max(capacity, rows))
+        self.pads = [self.pads[slot] - trim + new - (old - trim) for slot in keep] + [
+            new - n for n in lengths
+        ]
+        self.owners = [self.owners[slot] for slot in keep] + [owner for owner, _ in entries]
+        self._pads_tensor = None
+
+    def extract(self, owner: Any) -> Any:
+        """``owner``'s keys and values, padding removed, as a ``DynamicCache`` of its own (copied)."""
+        slot = next(i for i, o in enumerate(self.owners) if o is owner)
         cache = self._make_cache()
-        pad = self.pads[row]
+        pad = self.pads[slot]
         for layer, merged in zip(cache.layers, self.cache.layers, strict=True):
-            keys = merged.keys[row : row + 1, :, pad:].clone()
-            values = merged.values[row : row + 1, :, pad:].clone()
+            keys = merged.keys[slot : slot + 1, :, pad:].clone()
+            values = merged.values[slot : slot + 1, :, pad:].clone()
             _set_layer(layer, keys, values)
         return cache
 
@@ -145,12 +195,63 @@ class BatchCache:
         return mask, positions
 
 
-def _left_pad(tensor: Any, count: int) -> Any:
-    if count <= 0:
-        return tensor
-    import torch.nn.functional as F
+@functools.cache
+def _roomy_layer_class() -> type:
+    """The layer class below, built on first use (this module imports without transformers)."""
+    from transformers.cache_utils import DynamicLayer
 
-    return F.pad(tensor, (0, 0, count, 0))
+    class RoomyLayer(DynamicLayer):
+        """A ``DynamicLayer`` whose keys and values are views ``[:rows, :, :length]`` into buffers with
+        room for more slots and ``ROOM`` more positions: steps and newcomers write in place."""
+
+        slot_capacity = 0
+
+        def fill(self, parts: Sequence[tuple[Any, Any, int]], length: int, slots: int) -> None:
+            """Lay ``(keys, values, left padding)`` blocks out one under another (batch axis), each
+            ``length`` positions long, in new buffers of ``slots`` rows and ``length + ROOM`` positions."""
+            first_keys, first_values, _ = parts[0]
+            rows = sum(keys.shape[0] for keys, _, _ in parts)
+            shape = (slots, first_keys.shape[1], length + ROOM)
+            key_buffer = first_keys.new_empty((*shape, first_keys.shape[3]))
+            value_buffer = first_values.new_empty((*shape, first_values.shape[3]))
+            row = 0
+            for keys, values, pad in parts:
+                count = keys.shape[0]
+                key_buffer[row : row + count, :, :pad] = 0
+                value_buffer[row : row + count, :, :pad] = 0
+                key_buffer[row : row + count, :, pad:length] = keys
+                value_buffer[row : row + count, :, pad:length] = values
+                row += count
+            self.slot_capacity = slots
+            self._use(key_buffer, value_buffer, rows, length)
+
+        def write_slot(self, slot: int, keys: Any, values: Any, pad: int) -> None:
+            """Put one row's keys and values into ``slot`` (a free one, or the next unused), after
+            ``pad`` zeroed positions."""
+            self._key_buffer[slot, :, :pad] = 0
+            self._value_buffer[slot, :, :pad] = 0
+            self._key_buffer[slot, :, pad : self._length] = keys[0]
+            self._value_buffer[slot, :, pad : self._length] = values[0]
+            self._use(self._key_buffer, self._value_buffer, max(self._rows, slot + 1), self._length)
+
+        def _use(self, key_buffer: Any, value_buffer: Any, rows: int, length: int) -> None:
+            self._key_buffer, self._value_buffer = key_buffer, value_buffer
+            self._rows, self._length = rows, length
+            self.keys = key_buffer[:rows, :, :length]
+            self.values = value_buffer[:rows, :, :length]
+            self.device = key_buffer.device
+            self.is_initialized = True
+
+        def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+            end = self._length + key_states.shape[-2]
+            if end > self._key_buffer.shape[-2]:  # out of room: move to bigger buffers (once per ROOM steps)
+                self.fill([(self.keys, self.values, 0)], self._length, self.slot_capacity)
+            self._key_buffer[: self._rows, :, self._length : end] = key_states
+            self._value_buffer[: self._rows, :, self._length : end] = value_states
+            self._use(self._key_buffer, self._value_buffer, self._rows, end)
+            return self.keys, self.values
+
+    return RoomyLayer
 
 
 def _set_layer(layer: Any, keys: Any, values: Any) -> None:
@@ -201,8 +302,8 @@ def probe_batching(model: Any, device: Any, make_cache: Callable[[], Any]) -> st
             caches.append(_copy_cache(cache, make_cache))
             out = model(input_ids=torch.tensor([seq[-1:]], device=device), cache=cache, use_cache=True)
             alone.append(out.logits[0, -1].float())
-        batch = BatchCache(make_cache)
-        batch.add(caches)
+        batch = BatchCache(make_cache, len(caches))
+        batch.add(list(enumerate(caches)))
         mask, positions = batch.step_inputs(device)
         ids = torch.tensor([[seq[-1]] for seq in sequences], device=device)
         out = model(
@@ -252,12 +353,14 @@ class Scheduler:
         closed_error: Callable[[], BaseException],
         wrap_error: Callable[[BaseException], BaseException],
         prefill_chunk: int = PREFILL_CHUNK,
+        prefill_budget: int = PREFILL_BUDGET,
     ) -> None:
         self.model = model
         self.device = device
         self.max_batch_size = max_batch_size
         self.batching = batching
         self.prefill_chunk = prefill_chunk
+        self.prefill_budget = prefill_budget
         self._make_cache = make_cache
         self._sessions = sessions
         self._solo = solo
@@ -273,10 +376,9 @@ class Scheduler:
         # Touched by the scheduler thread only:
         self._prefilling: list[Row] = []
         self._ready: list[Row] = []
-        self._batch: list[Row] = []
         self._paused: list[Row] = []
         self._flushing: list[Row] = []
-        self._cache = BatchCache(make_cache)
+        self._cache = BatchCache(make_cache, max_batch_size)
         self._keep_logits = "logits_to_keep" in inspect.signature(model.forward).parameters
         self.steps = 0
         """Decoding steps run so far (for tests and benchmarks)."""
@@ -335,11 +437,13 @@ class Scheduler:
             error = self._wrap_error(exc)
             for row in [*waiting, *self._all_rows()]:
                 self._end(row, error)
-            self._cache = BatchCache(self._make_cache)
 
     def _all_rows(self) -> list[Row]:
-        rows = [*self._prefilling, *self._ready, *self._batch, *self._paused, *self._flushing]
-        self._prefilling, self._ready, self._batch, self._paused, self._flushing = [], [], [], [], []
+        """Every row the thread holds, forgotten (the batch is dropped)."""
+        batch = [row for row in self._cache.owners if row is not None]
+        rows = [*self._prefilling, *self._ready, *batch, *self._paused, *self._flushing]
+        self._prefilling, self._ready, self._paused, self._flushing = [], [], [], []
+        self._cache = BatchCache(self._make_cache, self.max_batch_size)
         return rows
 
     def _iterate(self) -> bool:
@@ -363,18 +467,18 @@ class Scheduler:
         self._prefill()
         if self._ready:
             self._merge()
-        if self._batch:
+        if self._cache.live:
             self._step()
         return True
 
     def _busy(self) -> bool:
         """Work that does not wait for anyone: prefill, decode, or admission with a free slot."""
-        return bool(self._prefilling or self._ready or self._batch) or (
+        return bool(self._prefilling or self._ready or self._cache.live) or (
             bool(self._waiting) and self._free_slots() > 0
         )
 
     def _free_slots(self) -> int:
-        return self.max_batch_size - len(self._prefilling) - len(self._ready) - len(self._batch)
+        return self.max_batch_size - len(self._prefilling) - len(self._ready) - self._cache.live
 
     def _resume(self) -> None:
         """Paused rows whose consumers made room go back into the batch (before any newcomer)."""
@@ -449,7 +553,6 @@ class Scheduler:
         for row in [*waiting, *self._all_rows()]:
             self._retire_cache(row, None)
             self._end(row, self._closed_error())
-        self._cache = BatchCache(self._make_cache)
 
     # -- solo rows -------------------------------------------------------------------------------
     def _run_solo(self, row: Row) -> None:
@@ -480,7 +583,7 @@ class Scheduler:
             self._ready.remove(row)
             self._retire_cache(row, row.cache)
             self._end(row)
-        cancelled = [(i, row, None, True) for i, row in enumerate(self._batch) if row.stop.is_set()]
+        cancelled = [(row, None, True) for row in self._cache.owners if row is not None and row.stop.is_set()]
         if cancelled:
             self._leave(cancelled)
 
@@ -488,7 +591,7 @@ class Scheduler:
         """Run about one chunk's worth of prompt tokens (at least one chunk), oldest rows first."""
         import torch
 
-        budget = self.prefill_chunk
+        budget = self.prefill_budget
         for row in list(self._prefilling):
             if budget <= 0:
                 break
@@ -553,21 +656,22 @@ class Scheduler:
 
     # -- the batch -------------------------------------------------------------------------------
     def _merge(self) -> None:
-        self._cache.add([row.cache for row in self._ready])
+        self._cache.add([(row, row.cache) for row in self._ready])
         for row in self._ready:
             row.cache = None
-        self._batch.extend(self._ready)
         self._ready = []
 
     def _step(self) -> None:
         """One decoding step for every row in the batch, then retire the rows that leave."""
         import torch
 
-        rows = self._batch
+        slots = self._cache.owners
+        live = [(slot, row) for slot, row in enumerate(slots) if row is not None]
         self.steps += 1
-        self.largest_batch = max(self.largest_batch, len(rows))
+        self.largest_batch = max(self.largest_batch, len(live))
         try:
-            ids = torch.tensor([[row.next_input] for row in rows], dtype=torch.long, device=self.device)
+            inputs = [[row.next_input if row is not None else 0] for row in slots]  # free slots: ignored
+            ids = torch.tensor(inputs, dtype=torch.long, device=self.device)
             mask, positions = self._cache.step_inputs(self.device)
             with torch.inference_mode():
                 out = self.model(
@@ -581,39 +685,35 @@ class Scheduler:
                 greedy = scores.argmax(dim=-1).tolist()
         except BaseException as exc:  # the whole batch is lost: fail every row in it
             error = exc if isinstance(exc, HermitcrabError) else self._wrap_error(exc)
-            self._batch = []
-            self._cache = BatchCache(self._make_cache)
-            for row in rows:
+            self._cache = BatchCache(self._make_cache, self.max_batch_size)
+            for _, row in live:
                 self._retire_cache(row, None)
                 self._complete(row, error)
             return
-        leaving: list[tuple[int, Row, BaseException | None, bool]] = []
-        for index, row in enumerate(rows):
+        leaving: list[tuple[Row, BaseException | None, bool]] = []
+        for slot, row in live:
             try:
                 with torch.inference_mode():
                     sampler = row.sampler
-                    row_scores = scores[index : index + 1]
-                    token = (
-                        greedy[index]
-                        if sampler is not None and sampler.plain_greedy
-                        else row.choose(row_scores)
-                    )
+                    row_scores = scores[slot : slot + 1]
+                    plain = sampler is not None and sampler.plain_greedy
+                    token = greedy[slot] if plain else row.choose(row_scores)
                     finished = row.accept(token, row_scores)
             except BaseException as exc:
-                leaving.append((index, row, exc, True))
+                leaving.append((row, exc, True))
                 continue
             row.next_input = token
             if finished:
-                leaving.append((index, row, None, True))
+                leaving.append((row, None, True))
             elif row.flush() is not True:  # the consumer's buffer is full (or it has gone)
-                leaving.append((index, row, None, False))
+                leaving.append((row, None, False))
         if leaving:
             self._leave(leaving)
 
-    def _leave(self, leaving: list[tuple[int, Row, BaseException | None, bool]]) -> None:
-        """Cut rows out of the batch: finished or failed rows end, the others pause with their cache."""
-        for index, row, error, finished in leaving:
-            cache = self._cache.extract(index) if error is None else None
+    def _leave(self, leaving: list[tuple[Row, BaseException | None, bool]]) -> None:
+        """Take rows out of the batch: finished or failed rows end, the others pause with their cache."""
+        for row, error, finished in leaving:
+            cache = self._cache.extract(row) if error is None else None
             if not finished and not row.channel.closed:
                 row.cache = cache
                 row.state = RowState.PAUSED
@@ -626,9 +726,7 @@ class Scheduler:
                 self._complete(row)
             else:  # the consumer has gone
                 self._end(row)
-        self._cache.remove([index for index, *_ in leaving])
-        gone = {id(row) for _, row, *_ in leaving}
-        self._batch = [row for row in self._batch if id(row) not in gone]
+        self._cache.remove([row for row, *_ in leaving])
 
     def _retire_cache(self, row: Row, cache: Any) -> None:
         """Give the conversation's cache entry back: ``cache`` (keys and values of ``row.tokens``, all
