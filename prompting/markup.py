@@ -57,9 +57,11 @@ class MalformedCall(Exception):
 CallDecoder = Callable[[str], "list[ToolCall] | None"]
 """Turns a call block's body (the text between its markers) into tool calls.
 
-Returns the calls (each may itself carry ``error``), raises :class:`MalformedCall` for a body it cannot
-read, or returns ``None`` for an *implicit* block whose body turned out not to be a call at all (the
-text is then emitted as ordinary text)."""
+Returns the calls (each may itself carry ``error``; an empty list when the model wrote an explicitly
+empty call list such as ``[]``), raises :class:`MalformedCall` for a body it cannot read, or returns
+``None`` for a block whose body turned out not to be a call at all (the text is then emitted as
+ordinary text). A decoder must account for every call-shaped part of the body: a part it cannot read
+becomes a call with ``error``, never nothing."""
 
 _NAME_RE = re.compile(r"""["']?(?:name|tool_name|function)["']?\s*[:=]\s*["']([^"'\n]{1,200})["']""")
 
@@ -75,9 +77,10 @@ class Block:
     """One kind of delimited span in model output.
 
     ``kind`` says what the span is: ``"reasoning"`` and ``"text"`` are streamed as deltas until an end
-    marker; ``"calls"`` is collected and given to ``decode``; ``"drop"`` is a bare marker that is
-    removed (``end`` unused); ``"dispatch"`` is a header whose body ``dispatch`` turns into the block
-    that follows (harmony's channel headers).
+    marker; ``"calls"`` is collected and given to ``decode``; ``"drop"`` is markup that is removed (a
+    bare marker, or with ``end`` everything up to the end marker, such as Cohere's ``</co: 0:[1]>``);
+    ``"dispatch"`` is a header whose body ``dispatch`` turns into the block that follows (harmony's
+    channel headers).
     """
 
     start: str
@@ -113,6 +116,9 @@ class Block:
     """For dispatched call blocks: the tool name the header announced (used in error results)."""
     strip: bool = False
     """For ``reasoning``/``text`` blocks: drop whitespace right after the start marker."""
+    echo: bool = False
+    """For ``calls`` blocks: an exact repeat of the block's body and end marker right after it is
+    dropped (LFM2 sometimes writes its call a second time, after the end token)."""
 
     def __post_init__(self) -> None:
         if self.kind == "calls" and self.decode is None:
@@ -263,6 +269,16 @@ class _State:
     confirming: bool = False
     scanner: _Balanced | None = None
     done: bool = False
+    after_call: bool = False
+    """Right after a call: whitespace is held until it is known what follows."""
+    held: str = ""
+    """Whitespace after a call, kept only if text follows (it separates that text from earlier text)."""
+    wrote_text: bool = False
+    """Some text has been emitted in this reply."""
+    echo: str = ""
+    """The body and end marker an ``echo`` block may repeat right now."""
+    resume: Block | None = None
+    """The block a ``drop`` block with an end marker returns to (it may open inside reasoning)."""
 
 
 class MarkupParser(ToolCallParser):
@@ -282,15 +298,26 @@ class MarkupParser(ToolCallParser):
     (Functionary v3.2's ``>>>``)."""
     after_call: ClassVar[str] = ""
     """Characters (besides whitespace) dropped right after a call, e.g. the ``;`` between Llama calls."""
+    inline_blocks: ClassVar[tuple[Block, ...]] = ()
+    """``drop`` blocks that are removed inside reasoning and text blocks too, not only at the top level
+    (Cohere's citation tags, which wrap words in both)."""
+    prelude: ClassVar[str] = ""
+    """Text read before every reply, as if the model had written it: formats whose calls are found at
+    line starts (Granite's bare pythonic calls) set ``"\\n"`` so the first line counts as one. It never
+    reaches the text: leading whitespace of a reply is dropped."""
 
     def __init__(self, *, start_in: Block | None = None) -> None:
         if start_in is None:
             start_in = self.initial_block
         self._start_in = start_in
-        self._state = _State(block=start_in)
-        self._starts = {b.start: b for b in self.blocks}
+        self._starts = {b.start: b for b in (*self.blocks, *self.inline_blocks)}
         self._top = _markers((*self._starts, *self.stop_markers))
+        self._inline = tuple(b.start for b in self.inline_blocks)
         self._strip_chars = " \t\r\n" + self.after_call
+        self._state = self._fresh_state()
+
+    def _fresh_state(self) -> _State:
+        return _State(block=self._start_in, pending=self.prelude if self._start_in is None else "")
 
     # -- public API -----------------------------------------------------------------------------
     def clone(self) -> MarkupParser:
@@ -324,7 +351,7 @@ class MarkupParser(ToolCallParser):
         events = [] if state.done else self._run(final=True)
         if not state.done:
             self._close_unclosed(events)
-        self._state = _State(block=self._start_in)
+        self._state = self._fresh_state()
         return events
 
     # -- the machine ----------------------------------------------------------------------------
@@ -337,6 +364,8 @@ class MarkupParser(ToolCallParser):
             block = state.block
             if block is None or block.kind in ("reasoning", "text"):
                 pos, more = self._stream_step(text, pos, final, events)
+            elif block.kind == "drop":
+                pos, more = self._skip_step(text, pos, final)
             elif state.confirming:
                 pos, more = self._confirm_step(text, pos, final, events)
             elif block.balanced is not None:
@@ -349,24 +378,48 @@ class MarkupParser(ToolCallParser):
         return events
 
     def _emit(self, events: list[ParserEvent], text: str) -> None:
+        """Stream ``text`` as reasoning or text. Whitespace at the start of a reply or block is dropped;
+        whitespace right after a call is held, and kept only when more text follows text written
+        before the call (so ``text<call> more`` keeps its space, and calls leave no blank lines)."""
+        if not text:
+            return
         state = self._state
+        block = state.block
+        reasoning = block is not None and block.kind == "reasoning"
         if state.stripping:
             text = text.lstrip(self._strip_chars)
             if not text:
                 return
             state.stripping = False
-        if not text:
-            return
-        block = state.block
-        if block is not None and block.kind == "reasoning":
+        elif state.after_call and not reasoning:
+            rest = text.lstrip(self._strip_chars)
+            lead = text[: len(text) - len(rest)]
+            state.held += "".join(ch for ch in lead if ch.isspace())
+            if not rest:
+                return
+            text = state.held + rest if state.wrote_text else rest
+            state.after_call = False
+            state.held = ""
+        if reasoning:
             events.append(ReasoningDelta(text))
         else:
             events.append(TextDelta(text))
+            state.wrote_text = True
 
     def _stream_step(self, text: str, pos: int, final: bool, events: list[ParserEvent]) -> tuple[int, bool]:
         state = self._state
         block = state.block
-        markers = self._top if block is None else _markers((*block.end, *self.stop_markers))
+        if state.echo and block is None:
+            rest = text[pos:]
+            if rest.startswith(state.echo):
+                pos += len(state.echo)
+                state.echo = ""
+                return pos, True
+            if not final and state.echo.startswith(rest):
+                return pos, False  # may still be the echo: wait for more text
+            state.echo = ""
+        inner = () if block is None else (*block.end, *self.stop_markers, *self._inline)
+        markers = self._top if block is None else _markers(inner)
         found = markers.find(text, pos, final)
         if found is None:
             cut = len(text) if final else len(text) - markers.hold(text, pos)
@@ -385,10 +438,36 @@ class MarkupParser(ToolCallParser):
         self._open(self._starts[marker], marker)
         return pos, True
 
+    def _skip_step(self, text: str, pos: int, final: bool) -> tuple[int, bool]:
+        """Inside a ``drop`` block with an end marker: discard text up to and including the end marker
+        (or up to an end of the block it opened in), then go back to that block."""
+        state = self._state
+        block = state.block
+        assert block is not None
+        resume = state.resume
+        outer_end = resume.end if resume is not None else ()
+        markers = _markers((*block.end, *outer_end, *self.stop_markers))
+        found = markers.find(text, pos, final)
+        if found is None:
+            return (len(text) if final else len(text) - markers.hold(text, pos)), False
+        start, marker = found
+        state.block, state.resume = resume, None
+        if marker in block.end:
+            return start + len(marker), True
+        if marker in self.stop_markers:
+            state.done = True
+            return start + len(marker), False
+        return start, True  # the outer block ends here: let it see its end marker
+
     def _open(self, block: Block, opened_with: str) -> None:
         state = self._state
         if block.kind == "drop":
+            if block.end:
+                state.resume, state.block = state.block, block
             return
+        state.held = ""
+        state.after_call = False
+        state.echo = ""
         state.block = block
         state.opened_with = opened_with
         carried = _carried(block, opened_with)
@@ -495,7 +574,7 @@ class MarkupParser(ToolCallParser):
                 self._open(following, raw)
             return
         if not_a_value:
-            state.stripping = True
+            state.after_call = True
             what = "a JSON value" if block.balanced == "json" else "a Python list of calls"
             events.append(
                 ToolCallEvent(
@@ -512,7 +591,9 @@ class MarkupParser(ToolCallParser):
             self._emit(events, raw)
             return
         events.extend(ToolCallEvent(call) for call in calls)
-        state.stripping = True
+        state.after_call = True
+        if block.echo:
+            state.echo = body + end_marker
 
     def _close_unclosed(self, events: list[ParserEvent]) -> None:
         """Output ended inside a block: reasoning/text just ends; a call is malformed (or, for
@@ -536,7 +617,7 @@ class MarkupParser(ToolCallParser):
             return
         if block.lenient:
             calls = _safe_decode(block, body, raw)
-            if calls and not any(call.error for call in calls):
+            if calls is not None and not any(call.error for call in calls):
                 events.extend(ToolCallEvent(call) for call in calls)
                 return
         closing = f"the closing {block.end[0]!r}" if block.end else "the end of the call"
@@ -579,10 +660,6 @@ def _safe_decode(block: Block, body: str, raw: str) -> list[ToolCall] | None:
                 raw=raw,
             )
         ]
-    if calls is None:
-        return None
-    if not calls:
-        return [ToolCall(name=block.name_hint, error="the tool-call markup contained no call", raw=raw)]
     return calls
 
 

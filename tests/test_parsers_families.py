@@ -53,7 +53,7 @@ CASES = {
     "hermes-text-after-call-and-malformed": Case(
         "hermes",
         'Sure!\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}\n</tool_call>\nOne moment.',
-        text="Sure!\nOne moment.",
+        text="Sure!\n\nOne moment.",
         malformed=["invalid JSON"],
     ),
     "hermes-2-pro-python-dict": Case(
@@ -114,7 +114,7 @@ CASES = {
         'To answer, I will call {"name": "get_weather", "parameters": {"city": "Paris"}} and then '
         '{"type": "function", "name": "get_time", "parameters": {}} — a config like {"debug": true} stays text.',
         calls=[WEATHER, ("get_time", {})],
-        text='To answer, I will call and then — a config like {"debug": true} stays text.',
+        text='To answer, I will call  and then  — a config like {"debug": true} stays text.',
     ),
     "llama3-name-object-without-parameters-is-text": Case(
         "llama3_json",
