@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,35 +20,90 @@ from hermitcrab.prompting.markup import MalformedCall, guess_name
 
 __all__: tuple[str, ...] = ()
 
-_DECODER = json.JSONDecoder()
 _WS_SEP = re.compile(r"[\s,;]*")
 
 
-def json_error(exc: json.JSONDecodeError, text: str) -> str:
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text} is out of range for JSON")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+_DECODER = json.JSONDecoder(parse_float=_finite, parse_constant=_no_constant)
+"""Strict JSON: ``NaN``, ``Infinity`` and numbers that overflow to infinity are errors, not floats that
+``json.dumps`` would later write out as non-JSON."""
+
+
+def loads(text: str) -> Any:
+    """Decode one JSON value strictly (see ``_DECODER``); raises ``ValueError``."""
+    return _DECODER.decode(text)
+
+
+def json_error(exc: ValueError, text: str) -> str:
     """A short description of a JSON error, with the text around it."""
+    if not isinstance(exc, json.JSONDecodeError):
+        return f"invalid JSON ({exc})"
     around = text[max(0, exc.pos - 20) : exc.pos + 20]
     return f"invalid JSON ({exc.msg} at char {exc.pos}, near {around!r})"
 
 
 def load_json(text: str) -> Any:
-    """``json.loads`` that reports errors as :class:`MalformedCall`."""
+    """:func:`loads` that reports errors as :class:`MalformedCall`."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
+        return loads(text)
+    except ValueError as exc:
         raise MalformedCall(json_error(exc, text), name=guess_name(text)) from None
 
 
-def iter_json_values(text: str) -> Iterator[Any]:
-    """Decode consecutive JSON values separated by whitespace, commas or semicolons."""
+def _value_end(text: str, pos: int) -> int:
+    """Where an unreadable value starting at ``pos`` ends: after its matching bracket when it opens
+    one (strings of either quote skipped), else at the end of its line."""
+    if text[pos] not in "{[":
+        newline = text.find("\n", pos)
+        return len(text) if newline < 0 else newline
+    depth, quote, i = 0, "", pos
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return len(text)
+
+
+def json_values(text: str) -> Iterator[tuple[Any, str, str | None]]:
+    """Each value in ``text``, JSON values written one after another and separated by whitespace,
+    commas or semicolons: ``(value, its text, None)``, or ``(None, its text, error)`` for a part that
+    cannot be read. Reading goes on after a bad part, so the calls around it are not lost.
+    Python-literal dicts and lists (``{'name': 'f', 'arguments': {'a': True}}``, which Hermes-2-Pro-style
+    models write) are read as well."""
     pos = _WS_SEP.match(text).end()  # type: ignore[union-attr]
-    if pos >= len(text):
-        return
     while pos < len(text):
         try:
             value, end = _DECODER.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            raise MalformedCall(json_error(exc, text), name=guess_name(text[pos:])) from None
-        yield value
+            error = None
+        except ValueError as exc:
+            end = max(_value_end(text, pos), pos + 1)
+            try:
+                value, error = _python_literal(text[pos:end]), None
+            except MalformedCall:
+                value, error = None, json_error(exc, text)
+        yield value, text[pos:end], error
         pos = _WS_SEP.match(text, end).end()  # type: ignore[union-attr]
 
 
@@ -59,8 +115,8 @@ def _arguments(value: Any, name: str, raw: str) -> dict[str, Any] | ToolCall:
         if not stripped:
             return {}
         try:
-            value = json.loads(stripped)
-        except json.JSONDecodeError as exc:
+            value = loads(stripped)
+        except ValueError as exc:
             return ToolCall(
                 name=name,
                 error=f'"arguments" is a string but not a JSON object: {json_error(exc, stripped)}',
@@ -113,21 +169,24 @@ def call_from_object(obj: Any, *, raw: str | None = None, call_id: str | None = 
 def json_calls(body: str) -> list[ToolCall]:
     """Decode one or several JSON call objects (or lists of them) written one after another.
 
-    Python-literal dicts (``{'name': 'f', 'arguments': {'a': True}}``), which Hermes-2-Pro-style models
-    write, are accepted as well; anything else that is not JSON is malformed.
+    A part that is not a call object, or not JSON at all, becomes a call with ``error`` in its place:
+    the calls before and after it are kept. An explicitly empty list (``[]``) is no call.
     """
-    try:
-        values = list(iter_json_values(body))
-    except MalformedCall:
-        values = [_python_literal(body)]
     calls: list[ToolCall] = []
-    for value in values:
+    values = 0
+    for value, raw, error in json_values(body):
+        values += 1
+        if error is not None:
+            if raw.strip() == body.strip():  # the whole body: the block's markup is the raw text
+                raise MalformedCall(error, name=guess_name(raw))
+            calls.append(ToolCall(name=guess_name(raw), error=error, raw=raw.strip()))
+            continue
         items = value if isinstance(value, list) else [value]
         many = len(items) > 1 or isinstance(value, list)
         for item in items:
-            raw = json.dumps(item, ensure_ascii=False) if many else body.strip()
-            calls.append(call_from_object(item, raw=raw))
-    if not calls:
+            item_raw = json.dumps(item, ensure_ascii=False) if many else raw.strip()
+            calls.append(call_from_object(item, raw=item_raw))
+    if not calls and not values:
         raise MalformedCall("the tool call is empty: expected a JSON object with a name and arguments")
     return calls
 
@@ -141,8 +200,8 @@ def json_value_or_text(text: str) -> Any:
     head = stripped[0]
     if head in '{["' or head == "-" or head.isdigit() or stripped in ("true", "false", "null"):
         try:
-            return json.loads(stripped)
-        except json.JSONDecodeError:
+            return loads(stripped)
+        except ValueError:
             return text
     return text
 
@@ -160,20 +219,31 @@ _PY_NAMES = {
 
 
 def _python_literal(body: str) -> Any:
-    """The JSON error of ``body`` unless it is a Python dict/list literal (strict: no bare names)."""
+    """A Python dict/list literal (strict: no bare names); raises :class:`MalformedCall` otherwise."""
     text = body.strip()
+    if text[:1] not in ("{", "["):
+        raise MalformedCall("not a Python literal")
     try:
-        node = ast.parse(text, mode="eval").body if text[:1] in "{[" else None
-        if isinstance(node, (ast.Dict, ast.List)):
-            return _literal(node, bare_names=False)
-    except (SyntaxError, ValueError, RecursionError, MemoryError, MalformedCall):
-        pass
-    return next(iter_json_values(body))  # raises the JSON error
+        node = ast.parse(_normalize_python(text) or text, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        raise MalformedCall("not a Python literal") from None
+    if not isinstance(node, (ast.Dict, ast.List)):
+        raise MalformedCall("not a Python literal")
+    return _literal(node, bare_names=False)
 
 
 def _literal(node: ast.AST, bare_names: bool = True) -> Any:
+    """The JSON value a Python literal stands for; anything JSON cannot carry is malformed."""
     if isinstance(node, ast.Constant):
-        return node.value
+        value = node.value
+        if isinstance(value, (bytes, complex)) or value is Ellipsis:
+            kind = {bytes: "a bytes literal", complex: "a complex number"}.get(type(value), "Ellipsis")
+            raise MalformedCall(
+                f"{ast.unparse(node)} is {kind}, not a JSON value: write text as a string in quotes"
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise MalformedCall("a number in the arguments is too large for JSON (it would be infinite)")
+        return value
     if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
         return [_literal(item, bare_names) for item in node.elts]
     if isinstance(node, ast.Dict):
@@ -198,6 +268,112 @@ def _literal(node: ast.AST, bare_names: bool = True) -> Any:
         "tool-call arguments must be literal values (strings, numbers, lists, dicts), "
         f"not {ast.unparse(node)!r}"
     )
+
+
+# Python as small models write it, made readable without guessing (see _normalize_python).
+_KWARG_BEFORE = re.compile(r"[(,]\s*[A-Za-z_]\w*\s*=\s*\Z")
+_KWARG_VALUE_END = re.compile(r"\s*(?:,\s*[A-Za-z_]\w*\s*=|,?\s*\)\s*(?:[,\]\n;]|\Z))")
+_PY_ESCAPES = frozenset("\n\\'\"abfnrtvxNuU01234567")
+_NUMBER = re.compile(r"\d+")
+
+
+def _normalize_python(text: str) -> str | None:
+    """``text`` with the slips real models make in pythonic calls repaired, where the repair is
+    unambiguous; ``None`` when a string never ends.
+
+    Within string literals: raw newlines, carriage returns and NUL characters become escapes, a
+    backslash before a character that is no escape is kept as a backslash (as Python reads it, but
+    without the warning), and in a keyword argument's value a quote of the string's own kind that is
+    not followed by the next argument or the end of the call is taken as part of the text
+    (``bash(command='sed -n '1,5p' f.py')``). Outside strings, integers written with leading zeros
+    (``month=07``) lose them. Well-formed Python reads exactly as before.
+    """
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in "'\"":
+            prefix = re.search(r"[A-Za-z]*\Z", text[max(0, i - 3) : i]).group()  # type: ignore[union-attr]
+            if text.startswith(ch * 3, i) or prefix.lower() not in ("", "u"):
+                end = _plain_string_end(text, i)  # triple-quoted or prefixed (r'', b''): as written
+                if end < 0:
+                    return None
+                out.append(text[i : end + 1])
+                i = end + 1
+                continue
+            kwarg = _KWARG_BEFORE.search(text[max(0, i - 200) : i]) is not None
+            end = _string_end(text, i, kwarg)
+            if end < 0:
+                return None
+            out.append(ch + _escape(text[i + 1 : end], ch) + ch)
+            i = end + 1
+            continue
+        if ch.isdigit() and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] in "_.")):
+            digits = _NUMBER.match(text, i).group()  # type: ignore[union-attr]
+            after = text[i + len(digits) : i + len(digits) + 1]
+            if len(digits) > 1 and digits[0] == "0" and after not in tuple(".eEjJxXoObB_"):
+                out.append(str(int(digits)))
+            else:
+                out.append(digits)
+            i += len(digits)
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _plain_string_end(text: str, start: int) -> int:
+    quote = text[start] * 3 if text.startswith(text[start] * 3, start) else text[start]
+    i = start + len(quote)
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text.startswith(quote, i):
+            return i + len(quote) - 1
+        i += 1
+    return -1
+
+
+def _string_end(text: str, start: int, kwarg: bool) -> int:
+    """The index of the quote that ends the string opened at ``start`` (-1: none)."""
+    quote = text[start]
+    i = start + 1
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == quote and (not kwarg or _KWARG_VALUE_END.match(text, i + 1)):
+            return i
+        i += 1
+    return -1
+
+
+def _escape(content: str, quote: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(content):
+        ch = content[i]
+        if ch == "\\" and i + 1 < len(content):
+            nxt = content[i + 1]
+            out.append(ch + nxt if nxt in _PY_ESCAPES else "\\\\" + nxt)
+            i += 2
+            continue
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == quote:
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\x00":
+            out.append("\\x00")
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
 
 
 def _callee(node: ast.AST) -> str:
@@ -234,19 +410,24 @@ def _safe_callee(node: ast.Call) -> str:
 
 
 def python_calls(body: str) -> list[ToolCall]:
-    """Decode a pythonic call list ``[f(a=1), g(b="x")]`` (or a single call) with :mod:`ast`."""
+    """Decode pythonic calls with :mod:`ast` (never ``eval``): a list ``[f(a=1), g(b="x")]``, a single
+    call, or calls on separate lines (OLMo 3). Slips that can be repaired unambiguously are repaired
+    first (see :func:`_normalize_python`); every call that cannot be read is malformed on its own."""
     text = body.strip()
+    source = _normalize_python(text) or text
     try:
-        tree = ast.parse(text, mode="eval")
-    except SyntaxError as exc:
+        tree = ast.parse(source, mode="exec")
+    except (SyntaxError, ValueError) as exc:
+        where = f", line {exc.lineno} column {exc.offset}" if isinstance(exc, SyntaxError) else ""
+        reason = exc.msg if isinstance(exc, SyntaxError) else str(exc)
         raise MalformedCall(
-            f"not a valid Python call list ({exc.msg}, line {exc.lineno} column {exc.offset}); "
-            'write calls as [name(arg="value"), ...]',
+            f'not a valid Python call list ({reason}{where}); write calls as [name(arg="value"), ...]',
             name=guess_python_name(text),
         ) from None
-    node = tree.body
-    items = node.elts if isinstance(node, (ast.List, ast.Tuple)) else [node]
-    return [_python_call(item, text) for item in items]
+    nodes = [stmt.value if isinstance(stmt, ast.Expr) else stmt for stmt in tree.body]
+    if len(nodes) == 1 and isinstance(nodes[0], (ast.List, ast.Tuple)):
+        nodes = list(nodes[0].elts)
+    return [_python_call(node, source) for node in nodes]
 
 
 _PY_NAME_RE = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
@@ -423,7 +604,12 @@ def kimi_calls(body: str) -> list[ToolCall]:
 def named_json_calls(body: str) -> list[ToolCall]:
     """Apertus ``[{"NAME": {args}}, ...]``: each call an object with the tool name as its only key."""
     calls: list[ToolCall] = []
-    for value in iter_json_values(body):
+    values = 0
+    for value, raw_value, error in json_values(body):
+        values += 1
+        if error is not None:
+            calls.append(ToolCall(name=guess_name(raw_value), error=error, raw=raw_value.strip()))
+            continue
         for item in value if isinstance(value, list) else [value]:
             raw = json.dumps(item, ensure_ascii=False)
             if isinstance(item, dict) and "name" in item and ("arguments" in item or "parameters" in item):
@@ -440,7 +626,7 @@ def named_json_calls(body: str) -> list[ToolCall]:
                 calls.append(
                     ToolCall(name="", error='each call must look like {"NAME": {arguments}}', raw=raw)
                 )
-    if not calls:
+    if not values:
         raise MalformedCall('expected a JSON list like [{"NAME": {arguments}}]')
     return calls
 
