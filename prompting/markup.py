@@ -391,6 +391,8 @@ class MarkupParser(ToolCallParser):
             if not text:
                 return
             state.stripping = False
+            if not reasoning:
+                state.after_call, state.held = False, ""
         elif state.after_call and not reasoning:
             rest = text.lstrip(self._strip_chars)
             lead = text[: len(text) - len(rest)]
@@ -465,18 +467,25 @@ class MarkupParser(ToolCallParser):
             if block.end:
                 state.resume, state.block = state.block, block
             return
-        state.held = ""
-        state.after_call = False
-        state.echo = ""
         state.block = block
         state.opened_with = opened_with
         carried = _carried(block, opened_with)
         state.pieces = [carried] if carried else []
         state.confirming = block.implicit and block.confirm is not None
-        state.stripping = block.strip
+        if not state.confirming:  # (an implicit start may still turn out to be text)
+            self._enter(block)
         state.scanner = None
         if not state.confirming:
             self._start_scanner(block, carried)
+
+    def _enter(self, block: Block) -> None:
+        """A block really opens: whitespace held after a call was only between blocks."""
+        state = self._state
+        state.held = ""
+        state.after_call = False
+        state.echo = ""
+        if block.kind in ("reasoning", "text"):
+            state.stripping = block.strip
 
     def _start_scanner(self, block: Block, carried: str) -> None:
         state = self._state
@@ -503,6 +512,7 @@ class MarkupParser(ToolCallParser):
             pos = 0
         state.confirming = False
         if verdict:
+            self._enter(block)
             state.pieces = [state.opened_with]
             self._start_scanner(block, state.opened_with)
             return pos, True
