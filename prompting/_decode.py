@@ -482,8 +482,10 @@ def qwen_xml_calls(body: str) -> list[ToolCall]:
 
 
 def invoke_xml_calls(body: str, prefix: str = "") -> list[ToolCall]:
-    """MiniMax-M2 ``<invoke name="x"><parameter name="k">v</parameter></invoke>`` bodies, and
-    DeepSeek V3.2's DSML (the same tags with a ``｜DSML｜`` prefix and a ``string="true"`` attribute)."""
+    """MiniMax-M2 ``<invoke name="x"><parameter name="k">v</parameter></invoke>`` bodies, DeepSeek
+    V3.2/V4's DSML (the same tags with a ``｜DSML｜`` prefix and a ``string="true|false"`` attribute)
+    and Step 3's ``steptml:`` tags. ``string="true"`` values stay text; others are decoded when they
+    read as JSON."""
     p = re.escape(prefix)
     invoke = re.compile(rf'<{p}invoke\s+name="([^"]*)"\s*>(.*?)(?:</{p}invoke>|\Z)', re.S)
     param = re.compile(
@@ -505,19 +507,15 @@ def invoke_xml_calls(body: str, prefix: str = "") -> list[ToolCall]:
             if par.group(2) == "true":
                 args[par.group(1)] = value
             elif par.group(2) == "false":
+                # "not a string": a JSON value; text that is not JSON is kept as the model wrote it
+                # (``string="false">hello``), as a string parameter would be.
                 try:
-                    args[par.group(1)] = json.loads(value)
-                except json.JSONDecodeError as exc:
-                    calls.append(
-                        ToolCall(
-                            name=name, error=f"parameter {par.group(1)!r}: {json_error(exc, value)}", raw=raw
-                        )
-                    )
-                    break
+                    args[par.group(1)] = loads(value)
+                except ValueError:
+                    args[par.group(1)] = value
             else:
                 args[par.group(1)] = json_value_or_text(value.strip("\n"))
-        else:
-            calls.append(ToolCall(name=name, arguments=args))
+        calls.append(ToolCall(name=name, arguments=args))
     if not calls:
         raise MalformedCall(
             f'expected <{prefix}invoke name="NAME"> elements inside the tool call', name=guess_name(body)
@@ -528,12 +526,18 @@ def invoke_xml_calls(body: str, prefix: str = "") -> list[ToolCall]:
 _GLM_PAIR = re.compile(r"<arg_key>(.*?)</arg_key>\s*<arg_value>(.*?)(?:</arg_value>|\Z)", re.S)
 
 
-def glm_calls(body: str) -> list[ToolCall]:
-    """GLM-4.5/4.6 ``name\\n<arg_key>k</arg_key>\\n<arg_value>v</arg_value>`` bodies (or a JSON call)."""
+def glm_calls(body: str, sep: str = "") -> list[ToolCall]:
+    """GLM-4.5/4.6/4.7 ``name\\n<arg_key>k</arg_key>\\n<arg_value>v</arg_value>`` bodies (or a JSON
+    call), and Hunyuan 3's ``name<tool_sep><arg_key>...`` with ``sep="<tool_sep>"``. An ``<arg_key>``
+    without its ``<arg_value>`` makes the call malformed rather than losing that argument."""
     text = body.strip()
     if text.startswith("{"):
         return json_calls(text)
-    name = text.partition("<arg_key>")[0]
+    if sep and sep in text:
+        name, _, rest = text.partition(sep)
+    else:
+        name, key, rest = text.partition("<arg_key>")
+        rest = key + rest
     name = name.strip()
     if not name:
         raise MalformedCall("the tool call must start with the function name", name="")
@@ -541,7 +545,12 @@ def glm_calls(body: str) -> list[ToolCall]:
         raise MalformedCall(
             "the function name must be on the first line, followed by <arg_key> pairs", name=""
         )
-    args = {m.group(1).strip(): json_value_or_text(m.group(2)) for m in _GLM_PAIR.finditer(text)}
+    pairs = list(_GLM_PAIR.finditer(rest))
+    if len(pairs) != rest.count("<arg_key>"):
+        raise MalformedCall(
+            f"an <arg_key> of {name!r} is not followed by </arg_key><arg_value>VALUE</arg_value>", name=name
+        )
+    args = {m.group(1).strip(): json_value_or_text(m.group(2)) for m in pairs}
     return [ToolCall(name=name, arguments=args)]
 
 
@@ -558,8 +567,8 @@ def _args_object(text: str, name: str) -> dict[str, Any]:
     if not text:
         return {}
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
+        value = loads(text)
+    except ValueError as exc:
         raise MalformedCall(f"arguments of {name!r}: {json_error(exc, text)}", name=name) from None
     if not isinstance(value, dict):
         raise MalformedCall(
@@ -631,12 +640,14 @@ def named_json_calls(body: str) -> list[ToolCall]:
     return calls
 
 
-_GEMMA_STRING = re.compile(r'<\|"\|>(.*?)<\|"\|>', re.S)
 _GEMMA_KEY = re.compile(r"([{,]\s*)([A-Za-z_][\w\-.]*)\s*:")
+_TRAILING_DOT = re.compile(r"(\d)\.(?=\s*[,}\]])")
 
 
-def gemma4_calls(body: str) -> list[ToolCall]:
-    """Gemma 4 ``call:NAME{key:value,...}`` with strings quoted as ``<|"|>..<|"|>`` and bare keys."""
+def gemma4_calls(body: str, quote: str = '<|"|>', typed_strings: bool = False) -> list[ToolCall]:
+    """Gemma 4 ``call:NAME{key:value,...}`` with strings quoted as ``<|"|>..<|"|>`` and bare keys; also
+    FunctionGemma (``quote="<escape>"``, whose template quotes every value: ``typed_strings`` reads a
+    quoted ``42`` or ``true`` as the JSON literal it spells). A number written ``108.`` is ``108.0``."""
     text = body.strip()
     if not text.startswith("call:"):
         raise MalformedCall("expected call:NAME{arguments} inside the tool call", name=guess_name(text))
@@ -650,11 +661,15 @@ def gemma4_calls(body: str) -> list[ToolCall]:
         strings.append(match.group(1))
         return f"\x00{len(strings) - 1}\x00"
 
-    masked = _GEMMA_STRING.sub(keep, "{" + rest)
+    def put_back(match: re.Match[str]) -> str:
+        value = strings[int(match.group(1))]
+        return json.dumps(json_value_or_text(value) if typed_strings else value, ensure_ascii=False)
+
+    q = re.escape(quote)
+    masked = re.sub(rf"{q}(.*?){q}", keep, "{" + rest, flags=re.S)
     masked = _GEMMA_KEY.sub(lambda m: f'{m.group(1)}"{m.group(2)}":', masked)
-    masked = re.sub(
-        r"\x00(\d+)\x00", lambda m: json.dumps(strings[int(m.group(1))], ensure_ascii=False), masked
-    )
+    masked = _TRAILING_DOT.sub(r"\1.0", masked)
+    masked = re.sub(r"\x00(\d+)\x00", put_back, masked)
     return [ToolCall(name=name, arguments=_args_object(masked, name))]
 
 
@@ -665,3 +680,40 @@ def named_args_calls(name: str) -> Callable[[str], list[ToolCall]]:
         return [ToolCall(name=name, arguments=_args_object(body, name))]
 
     return decode
+
+
+# -- Kimi K3 XTML ------------------------------------------------------------------------------------
+_XTML_ATTR = re.compile(r'(\w+)="([^"]*)"')
+_XTML_ARG = re.compile(r"<\|open\|>argument\s+(.*?)<\|sep\|>(.*?)<\|close\|>argument<\|sep\|>", re.S)
+
+
+def _xtml_attrs(text: str) -> dict[str, str]:
+    return {k: v.replace("&quot;", '"').replace("&amp;", "&") for k, v in _XTML_ATTR.findall(text)}
+
+
+def xtml_calls(body: str) -> list[ToolCall]:
+    """Kimi K3's ``tool="NAME" index="1"<|sep|><|open|>argument key="k" type="string"<|sep|>v
+    <|close|>argument<|sep|>...`` (the text after ``<|open|>call``). ``type="string"`` values are the
+    raw text; other types are JSON."""
+    head, sep, rest = body.partition("<|sep|>")
+    name = _xtml_attrs(head).get("tool", "").strip()
+    if not sep or not name:
+        raise MalformedCall('expected <|open|>call tool="NAME"<|sep|> and its arguments', name=name)
+    args: dict[str, Any] = {}
+    arguments = list(_XTML_ARG.finditer(rest))
+    if len(arguments) != rest.count("<|open|>argument"):
+        raise MalformedCall(f"an argument of {name!r} is not closed with <|close|>argument<|sep|>", name=name)
+    for match in arguments:
+        attrs = _xtml_attrs(match.group(1))
+        key, kind, value = attrs.get("key", ""), attrs.get("type", "string"), match.group(2)
+        if not key:
+            raise MalformedCall(f'an argument of {name!r} has no key="..."', name=name)
+        if kind == "string":
+            args[key] = value
+            continue
+        try:
+            args[key] = loads(value)
+        except ValueError as exc:
+            error = f"argument {key!r} of {name!r} ({kind}): {json_error(exc, value)}"
+            raise MalformedCall(error, name=name) from None
+    return [ToolCall(name=name, arguments=args)]
