@@ -96,15 +96,47 @@ def json_values(text: str) -> Iterator[tuple[Any, str, str | None]]:
     while pos < len(text):
         try:
             value, end = _DECODER.raw_decode(text, pos)
-            error = None
+            yield value, text[pos:end], None
         except ValueError as exc:
             end = max(_value_end(text, pos), pos + 1)
+            segment = text[pos:end]
             try:
-                value, error = _python_literal(text[pos:end]), None
+                yield _python_literal(segment), segment, None
             except MalformedCall:
-                value, error = None, json_error(exc, text)
-        yield value, text[pos:end], error
+                items = _list_items(segment)
+                if items is None:
+                    yield None, segment, json_error(exc, text)
+                else:  # a list with a bad item: the other items are still calls
+                    yield from json_values(",".join(items))
         pos = _WS_SEP.match(text, end).end()  # type: ignore[union-attr]
+
+
+def _list_items(segment: str) -> list[str] | None:
+    """The top-level items of a bracket-balanced list ``[a, b, ...]`` (``None`` if it is not one)."""
+    if not (segment.startswith("[") and segment.endswith("]")) or _value_end(segment, 0) != len(segment):
+        return None
+    items, depth, quote, start = [], 0, "", 1
+    for i in range(1, len(segment) - 1):
+        ch = segment[i]
+        if quote:
+            if ch == quote and segment[i - 1] != "\\":
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "{[(":
+            depth += 1
+        elif ch in "}])":
+            depth -= 1
+            if depth < 0:
+                return None
+        elif ch == "," and depth == 0:
+            items.append(segment[start:i])
+            start = i + 1
+    if depth or quote:
+        return None
+    items.append(segment[start:-1])
+    items = [item for item in items if item.strip()]
+    return items if len(items) > 1 else None
 
 
 def _arguments(value: Any, name: str, raw: str) -> dict[str, Any] | ToolCall:
@@ -418,6 +450,9 @@ def python_calls(body: str) -> list[ToolCall]:
     try:
         tree = ast.parse(source, mode="exec")
     except (SyntaxError, ValueError) as exc:
+        parts = _list_items(text) or _top_level_lines(text)
+        if parts is not None:  # one bad call among several: the others are still calls
+            return [call for part in parts for call in _each_python_call(part)]
         where = f", line {exc.lineno} column {exc.offset}" if isinstance(exc, SyntaxError) else ""
         reason = exc.msg if isinstance(exc, SyntaxError) else str(exc)
         raise MalformedCall(
@@ -428,6 +463,34 @@ def python_calls(body: str) -> list[ToolCall]:
     if len(nodes) == 1 and isinstance(nodes[0], (ast.List, ast.Tuple)):
         nodes = list(nodes[0].elts)
     return [_python_call(node, source) for node in nodes]
+
+
+def _each_python_call(part: str) -> list[ToolCall]:
+    try:
+        return python_calls(part)
+    except MalformedCall as exc:
+        return [ToolCall(name=exc.name or guess_python_name(part), error=str(exc), raw=part.strip())]
+
+
+def _top_level_lines(text: str) -> list[str] | None:
+    """Lines of ``text`` outside brackets and strings, when there are several (calls one per line)."""
+    lines, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote and text[i - 1] != "\\":
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "\n" and depth == 0:
+            lines.append(text[start:i])
+            start = i + 1
+    lines.append(text[start:])
+    lines = [line for line in lines if line.strip()]
+    return lines if len(lines) > 1 else None
 
 
 _PY_NAME_RE = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
