@@ -464,6 +464,8 @@ class MarkupParser(ToolCallParser):
     def _open(self, block: Block, opened_with: str) -> None:
         state = self._state
         if block.kind == "drop":
+            if state.after_call:
+                state.held = ""  # whitespace between a call and markup that closes it is markup too
             if block.end:
                 state.resume, state.block = state.block, block
             return

@@ -385,6 +385,51 @@ CASES = {
         calls=[WEATHER],
         text="Checking the weather.",
     ),
+    # -- issue 20: gaps and leaks found by replaying vLLM's tests --------------------------------------
+    "dsml-string-false-that-is-not-json-stays-text": Case(
+        "deepseek_v32",
+        '<｜DSML｜function_calls><｜DSML｜invoke name="echo"><｜DSML｜parameter name="msg" string="false">hello'
+        '</｜DSML｜parameter><｜DSML｜parameter name="n" string="false">3</｜DSML｜parameter></｜DSML｜invoke>'
+        "</｜DSML｜function_calls>",
+        calls=[("echo", {"msg": "hello", "n": 3})],
+    ),
+    "granite-3.1-plain-tool-call-prefix": Case(
+        "granite",
+        'Sure.<tool_call>[{"name": "get_weather", "arguments": {"city": "Paris"}}]</tool_call>',
+        calls=[WEATHER],
+        text="Sure.",
+    ),
+    "cohere-citations-in-text-and-reasoning": Case(
+        "command_r7b",
+        "<|START_THINKING|>The docs say <co>it rains</co: 0:[1]> today.<|END_THINKING|><|START_RESPONSE|>"
+        "Bring <co>an umbrella</co: 0:[1,2],1:[3]>, and <code>x > 1</code>.<|END_RESPONSE|>",
+        text="Bring an umbrella, and <code>x > 1</code>.",
+        reasoning="The docs say it rains today.",
+    ),
+    "lfm2-echo-that-diverges-is-text": Case(
+        "lfm2",
+        '<|tool_call_start|>[get_weather(city="Paris")]<|tool_call_end|>[get_weather(city="Rome")] is what I ran.',
+        calls=[WEATHER],
+        text='[get_weather(city="Rome")] is what I ran.',
+    ),
+    "qwen3-coder-bare-function-then-stray-close": Case(
+        "qwen3_coder",
+        "On it.\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n</function>\n</tool_call>\nDone.",
+        calls=[WEATHER],
+        text="On it.\n\nDone.",
+    ),
+    "granite-pythonic-bare-calls-between-lines": Case(
+        "granite_pythonic",
+        'Checking.\nget_weather(city="Paris")\nprint(x) is not a call\n',
+        calls=[WEATHER],
+        text="Checking.\nprint(x) is not a call\n",
+    ),
+    "hermes-complete-call-without-closing-tag": Case(
+        "hermes",
+        '<think>ok</think><tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}',
+        calls=[WEATHER],
+        reasoning="ok",
+    ),
     "reasoning-only": Case(
         "reasoning",
         "<think>hmm</think>Hello <tool_call>not parsed</tool_call>",
