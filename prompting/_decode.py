@@ -747,6 +747,7 @@ def named_args_calls(name: str) -> Callable[[str], list[ToolCall]]:
 
 # -- Kimi K3 XTML ------------------------------------------------------------------------------------
 _XTML_ATTR = re.compile(r'(\w+)="([^"]*)"')
+_XTML_JSON = re.compile(r"<\|open\|>json[^<]*<\|sep\|>(.*?)<\|close\|>json<\|sep\|>", re.S)
 _XTML_ARG = re.compile(r"<\|open\|>argument\s+(.*?)<\|sep\|>(.*?)<\|close\|>argument<\|sep\|>", re.S)
 
 
@@ -756,12 +757,16 @@ def _xtml_attrs(text: str) -> dict[str, str]:
 
 def xtml_calls(body: str) -> list[ToolCall]:
     """Kimi K3's ``tool="NAME" index="1"<|sep|><|open|>argument key="k" type="string"<|sep|>v
-    <|close|>argument<|sep|>...`` (the text after ``<|open|>call``). ``type="string"`` values are the
-    raw text; other types are JSON."""
+    <|close|>argument<|sep|>...`` (the text after ``<|open|>call``), or one
+    ``<|open|>json type="object"<|sep|>{..}<|close|>json<|sep|>``. ``type="string"`` values are the raw
+    text; other types are JSON."""
     head, sep, rest = body.partition("<|sep|>")
     name = _xtml_attrs(head).get("tool", "").strip()
     if not sep or not name:
         raise MalformedCall('expected <|open|>call tool="NAME"<|sep|> and its arguments', name=name)
+    json_block = _XTML_JSON.search(rest)
+    if json_block is not None:  # the arguments as one JSON object
+        return [ToolCall(name=name, arguments=_args_object(json_block.group(1), name))]
     args: dict[str, Any] = {}
     arguments = list(_XTML_ARG.finditer(rest))
     if len(arguments) != rest.count("<|open|>argument"):

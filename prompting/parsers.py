@@ -915,22 +915,27 @@ class HunyuanV3Parser(MarkupParser):
 
 
 class KimiK3Parser(MarkupParser):
-    """Moonshot Kimi K3 (XTML): the answer in ``<|open|>response<|sep|>...<|close|>response<|sep|>``,
-    calls in ``<|open|>tools<|sep|><|open|>call tool="NAME" index="1"<|sep|><|open|>argument key="k"
-    type="string"<|sep|>v<|close|>argument<|sep|><|close|>call<|sep|><|close|>tools<|sep|>``; the turn
-    ends with ``<|close|>message<|sep|>``."""
+    """Moonshot Kimi K3 (XTML): thinking in ``<|open|>think<|sep|>...<|close|>think<|sep|>``, the answer
+    in ``<|open|>response<|sep|>...<|close|>response<|sep|>``, calls in ``<|open|>tools<|sep|>
+    <|open|>call tool="NAME" index="1"<|sep|><|open|>argument key="k" type="string"<|sep|>v
+    <|close|>argument<|sep|><|close|>call<|sep|><|close|>tools<|sep|>``; the message ends with
+    ``<|close|>message<|sep|>``. The generation prompt opens the think (or response) channel."""
 
+    _THINK = Block("<|open|>think<|sep|>", "reasoning", end=("<|close|>think<|sep|>",), strip=True)
     name: ClassVar[str] = "kimi_k3"
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<|open|>call", "calls", end=("<|close|>call<|sep|>",), decode=xtml_calls),
+        _THINK,
         *_drop(
             "<|open|>response<|sep|>",
             "<|close|>response<|sep|>",
             "<|open|>tools<|sep|>",
             "<|close|>tools<|sep|>",
+            "<|close|>think<|sep|>",
         ),
     )
-    stop_markers: ClassVar[tuple[str, ...]] = ("<|close|>message<|sep|>",)
+    reasoning_block: ClassVar[Block | None] = _THINK
+    stop_markers: ClassVar[tuple[str, ...]] = ("<|close|>message<|sep|>", "<|end_of_msg|>")
 
 
 # -- harmony (gpt-oss) ----------------------------------------------------------------------------------

@@ -430,6 +430,17 @@ CASES = {
         calls=[WEATHER],
         reasoning="ok",
     ),
+    "kimi-k3-think-response-and-json-arguments": Case(
+        "kimi_k3",
+        "<|open|>think<|sep|>Weather, then time.<|close|>think<|sep|><|open|>response<|sep|>Checking.<|close|>response<|sep|>"
+        '<|open|>tools<|sep|><|open|>call tool="get_weather" index="1"<|sep|><|open|>argument key="city" '
+        'type="string"<|sep|>Paris<|close|>argument<|sep|><|close|>call<|sep|><|open|>call tool="search" index="2"'
+        '<|sep|><|open|>json type="object"<|sep|>' + NESTED_JSON + "<|close|>json<|sep|><|close|>call<|sep|>"
+        "<|close|>tools<|sep|><|close|>message<|sep|><|end_of_msg|>",
+        calls=[WEATHER, ("search", NESTED)],
+        text="Checking.",
+        reasoning="Weather, then time.",
+    ),
     "reasoning-only": Case(
         "reasoning",
         "<think>hmm</think>Hello <tool_call>not parsed</tool_call>",
