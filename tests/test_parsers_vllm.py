@@ -3,8 +3,8 @@
 The inputs are the model outputs in vLLM's ``tests/tool_parsers/`` (real markup of real model families:
 facts about the models); the expectations are hermitcrab's. Where hermitcrab deliberately gives a
 different answer than vLLM, the case says why in ``differs`` (docs/parsers.md groups these
-differences and gives the reasons). Every case is checked parsing the whole reply and streamed one character at a time, and
-no markup may reach the streamed text.
+differences and gives the reasons). Every case is checked parsing the whole reply and streamed one
+character at a time, and no markup may reach the text.
 """
 
 # ruff: noqa: RUF001, E501  (DeepSeek and Step markers use fullwidth bars; model outputs stay on one line)
