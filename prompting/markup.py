@@ -18,8 +18,12 @@ Why one machine: every family then gets the same streaming guarantees for free.
 - **Linear time.** Each chunk is searched once (plus a held-back suffix no longer than the longest
   marker); call bodies are collected as a list of pieces and joined once; nothing re-scans the whole
   buffer per chunk.
-- **Never raises on model output.** Bad bodies, unclosed blocks and decoder failures become a
-  ``ToolCall`` with ``error`` and ``raw`` set.
+- **Never raises on model output, never drops a call.** Bad bodies, unclosed blocks and decoder
+  failures become a ``ToolCall`` with ``error`` and ``raw`` set; a call whose closing marker never came
+  is accepted when its block is ``lenient`` and its body is complete.
+- **The text is the model's text.** Markers are removed and nothing else: whitespace right after a call
+  is kept when it separates text from earlier text, dropped when it only stands between calls or at
+  either end of the reply.
 
 To support a new format, subclass :class:`MarkupParser` and set ``blocks`` (and ``stop_markers``);
 see :mod:`hermitcrab.prompting.parsers` for many examples.
@@ -100,9 +104,10 @@ class Block:
     """For ``balanced`` blocks: the end of ``start`` that already opens the value (``"["`` of
     ``functools[``), so prose such as "import functools" is not mistaken for a call."""
     confirm: Callable[[str], bool | None] | None = None
-    """For ``implicit`` blocks: looks at the text from the start on and says whether this is a call
-    (``True``), not one (``False``: the start is emitted as text) or cannot tell yet (``None``). Must
-    decide within 256 characters after the start and never change its answer as more text arrives."""
+    """Looks at the text from the start on (``implicit`` blocks) or right after the start marker (others)
+    and says whether this is a call (``True``), not one (``False``: the start is emitted as text) or
+    cannot tell yet (``None``). Must decide within 256 characters after the start and never change its
+    answer as more text arrives. For markers that also occur in prose (Qwen's ``<tools>``)."""
     decode: CallDecoder | None = None
     """For ``calls`` blocks: the body decoder."""
     dispatch: Callable[[str], Block | None] | None = None
@@ -473,7 +478,7 @@ class MarkupParser(ToolCallParser):
         state.opened_with = opened_with
         carried = _carried(block, opened_with)
         state.pieces = [carried] if carried else []
-        state.confirming = block.implicit and block.confirm is not None
+        state.confirming = block.confirm is not None
         if not state.confirming:  # (an implicit start may still turn out to be text)
             self._enter(block)
         state.scanner = None
@@ -500,7 +505,8 @@ class MarkupParser(ToolCallParser):
         state = self._state
         block = state.block
         assert block is not None and block.confirm is not None
-        held = "".join(state.pieces)  # the start, plus text held from earlier chunks (bounded)
+        held = "".join(state.pieces)  # the carried start, plus text held from earlier chunks (bounded)
+        carried = _carried(block, state.opened_with)
         probe = held + text[pos : pos + _CONFIRM_WINDOW]
         verdict = block.confirm(probe)
         if verdict is None and not final and len(probe) - len(held) < _CONFIRM_WINDOW:
@@ -508,15 +514,15 @@ class MarkupParser(ToolCallParser):
             return len(text), False
         # Decided (undecided within the window means "not a call"). Text held from earlier chunks
         # goes back in front of the rest, once; the start itself is already consumed.
-        extra = held[len(state.opened_with) :]
+        extra = held[len(carried) :]
         if extra:
             state.pending = extra + text[pos:]
             pos = 0
         state.confirming = False
         if verdict:
             self._enter(block)
-            state.pieces = [state.opened_with]
-            self._start_scanner(block, state.opened_with)
+            state.pieces = [carried] if carried else []
+            self._start_scanner(block, carried)
             return pos, True
         state.pieces = []
         state.block = None
@@ -619,9 +625,9 @@ class MarkupParser(ToolCallParser):
         state.pieces = []
         state.block = None
         state.scanner = None
-        if state.confirming:  # an implicit start that never became a call: it was text
+        if state.confirming:  # a start that never became a call: it was text
             state.confirming = False
-            self._emit(events, body)
+            self._emit(events, state.opened_with + body[len(_carried(block, state.opened_with)) :])
             return
         raw = state.opened_with[: len(state.opened_with) - len(_carried(block, state.opened_with))] + body
         if block.kind == "dispatch":

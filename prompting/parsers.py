@@ -194,6 +194,19 @@ def _tools_block_calls(body: str) -> list[ToolCall]:
     return json_calls(body) if body.strip() else []
 
 
+def _confirm_tools_block(text: str) -> bool | None:
+    """``<tools>`` opens calls only when JSON (or the closing tag) follows: models also write the tag in
+    prose, about the tool list their prompt gave them."""
+    rest = text[:_CONFIRM_LIMIT].lstrip()
+    if not rest:
+        return None if len(text) < _CONFIRM_LIMIT else False
+    if rest[0] in "{[":
+        return True
+    if "</tools>".startswith(rest[: len("</tools>")]):
+        return True if rest.startswith("</tools>") else None
+    return False
+
+
 def _fenced_json_calls(body: str) -> list[ToolCall] | None:
     """xLAM sometimes fences its call list in a ```` ```json ```` block: a call list there is calls;
     any other fenced code stays text."""
@@ -265,7 +278,14 @@ class HermesParser(MarkupParser):
     name: ClassVar[str] = "hermes"
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<tool_call>", "calls", end=("</tool_call>",), decode=json_calls, lenient=True),
-        Block("<tools>", "calls", end=("</tools>",), decode=_tools_block_calls, lenient=True),
+        Block(
+            "<tools>",
+            "calls",
+            end=("</tools>",),
+            confirm=_confirm_tools_block,
+            decode=_tools_block_calls,
+            lenient=True,
+        ),
         THINK,
         STRAY_THINK_END,
     )

@@ -441,6 +441,13 @@ CASES = {
         text="Checking.",
         reasoning="Weather, then time.",
     ),
+    "hermes-tools-tag-in-prose-is-text": Case(
+        "qwen3",
+        'Your prompt lists them in a <tools> tag; <tools>{"name": "get_weather", "arguments": '
+        '{"city": "Paris"}}</tools> is how Qwen2.5-Coder calls one.',
+        calls=[WEATHER],
+        text="Your prompt lists them in a <tools> tag;  is how Qwen2.5-Coder calls one.",
+    ),
     "reasoning-only": Case(
         "reasoning",
         "<think>hmm</think>Hello <tool_call>not parsed</tool_call>",

@@ -38,6 +38,8 @@ class V:
     ids: list[str] | None = None
     prompt: str = ""
     """The prompt the reply continues (``parser.for_prompt``), when it matters."""
+    prose: bool = False
+    """The expected text holds a marker that is prose here, not markup."""
 
 
 KEEPS_TEXT = "vLLM drops the text around the calls; the text the model wrote is kept here"
@@ -2793,7 +2795,9 @@ CASES: tuple[V, ...] = (
     V(
         "qwen2_5_coder",
         "<tools>not valid json</tools>",
-        bad=["invalid JSON"],
+        text="<tools>not valid json</tools>",
+        prose=True,
+        differs="<tools> also appears in prose about the tool list; it opens calls only when JSON follows",
     ),
     V("qwen2_5_coder", '<tools>{"name": "no_close",', bad=["cut off"]),
     V("qwen2_5_coder", "<tools></tools>", text=""),
@@ -2922,4 +2926,4 @@ def test_vllm_case_streamed_one_character_at_a_time(case: V) -> None:
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_vllm_case_text_holds_no_markup(case: V) -> None:
     """The expected text (which both runs must produce) carries none of the family's markers."""
-    assert not [m for m in _markup(case.family) if m in case.text]
+    assert case.prose or not [m for m in _markup(case.family) if m in case.text]
