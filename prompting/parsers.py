@@ -207,11 +207,15 @@ def _confirm_tools_block(text: str) -> bool | None:
     return False
 
 
-def _fenced_json_calls(body: str) -> list[ToolCall] | None:
-    """xLAM sometimes fences its call list in a ```` ```json ```` block: a call list there is calls;
-    any other fenced code stays text."""
-    text = body.strip()
-    return json_calls(text) if _confirm_json_list(text) or _confirm_json_call(text) else None
+def _confirm_fenced_calls(text: str) -> bool | None:
+    """xLAM sometimes fences its call list in a ```` ```json ```` block: a fence whose JSON starts like a
+    call (``[{"name"`` or ``{"name"``) holds calls; any other fenced code is text."""
+    rest = text.lstrip()
+    if not rest:
+        return None if len(text) < _CONFIRM_LIMIT else False
+    return (
+        _confirm_json_list(rest) if rest[0] == "[" else _confirm_json_call(rest) if rest[0] == "{" else False
+    )
 
 
 def _section_calls(decode: CallDecoder) -> CallDecoder:
@@ -678,7 +682,9 @@ class XLAMParser(MarkupParser):
             decode=_implicit_json_list,
         ),
         Block("<tool_call>", "calls", end=("</tool_call>",), decode=json_calls, lenient=True),
-        Block("```json", "calls", end=("```",), decode=_fenced_json_calls),
+        Block(
+            "```json", "calls", end=("```",), confirm=_confirm_fenced_calls, decode=json_calls, lenient=True
+        ),
         Block("[TOOL_CALLS]", "drop"),
         THINK,
         STRAY_THINK_END,

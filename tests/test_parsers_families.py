@@ -448,6 +448,11 @@ CASES = {
         calls=[WEATHER],
         text="Your prompt lists them in a <tools> tag;  is how Qwen2.5-Coder calls one.",
     ),
+    "xlam-fenced-code-that-is-not-a-call-is-text": Case(
+        "xlam",
+        'Example:\n```json\n{"debug": true}\n```\nand an unfinished one:\n```json\n{"a": 1',
+        text='Example:\n```json\n{"debug": true}\n```\nand an unfinished one:\n```json\n{"a": 1',
+    ),
     "reasoning-only": Case(
         "reasoning",
         "<think>hmm</think>Hello <tool_call>not parsed</tool_call>",
