@@ -18,8 +18,12 @@ Why one machine: every family then gets the same streaming guarantees for free.
 - **Linear time.** Each chunk is searched once (plus a held-back suffix no longer than the longest
   marker); call bodies are collected as a list of pieces and joined once; nothing re-scans the whole
   buffer per chunk.
-- **Never raises on model output.** Bad bodies, unclosed blocks and decoder failures become a
-  ``ToolCall`` with ``error`` and ``raw`` set.
+- **Never raises on model output, never drops a call.** Bad bodies, unclosed blocks and decoder
+  failures become a ``ToolCall`` with ``error`` and ``raw`` set; a call whose closing marker never came
+  is accepted when its block is ``lenient`` and its body is complete.
+- **The text is the model's text.** Markers are removed and nothing else: whitespace right after a call
+  is kept when it separates text from earlier text, dropped when it only stands between calls or at
+  either end of the reply.
 
 To support a new format, subclass :class:`MarkupParser` and set ``blocks`` (and ``stop_markers``);
 see :mod:`hermitcrab.prompting.parsers` for many examples.
@@ -57,9 +61,11 @@ class MalformedCall(Exception):
 CallDecoder = Callable[[str], "list[ToolCall] | None"]
 """Turns a call block's body (the text between its markers) into tool calls.
 
-Returns the calls (each may itself carry ``error``), raises :class:`MalformedCall` for a body it cannot
-read, or returns ``None`` for an *implicit* block whose body turned out not to be a call at all (the
-text is then emitted as ordinary text)."""
+Returns the calls (each may itself carry ``error``; an empty list when the model wrote an explicitly
+empty call list such as ``[]``), raises :class:`MalformedCall` for a body it cannot read, or returns
+``None`` for a block whose body turned out not to be a call at all (the text is then emitted as
+ordinary text). A decoder must account for every call-shaped part of the body: a part it cannot read
+becomes a call with ``error``, never nothing."""
 
 _NAME_RE = re.compile(r"""["']?(?:name|tool_name|function)["']?\s*[:=]\s*["']([^"'\n]{1,200})["']""")
 
@@ -75,9 +81,10 @@ class Block:
     """One kind of delimited span in model output.
 
     ``kind`` says what the span is: ``"reasoning"`` and ``"text"`` are streamed as deltas until an end
-    marker; ``"calls"`` is collected and given to ``decode``; ``"drop"`` is a bare marker that is
-    removed (``end`` unused); ``"dispatch"`` is a header whose body ``dispatch`` turns into the block
-    that follows (harmony's channel headers).
+    marker; ``"calls"`` is collected and given to ``decode``; ``"drop"`` is markup that is removed (a
+    bare marker, or with ``end`` everything up to the end marker, such as Cohere's ``</co: 0:[1]>``);
+    ``"dispatch"`` is a header whose body ``dispatch`` turns into the block that follows (harmony's
+    channel headers).
     """
 
     start: str
@@ -97,9 +104,10 @@ class Block:
     """For ``balanced`` blocks: the end of ``start`` that already opens the value (``"["`` of
     ``functools[``), so prose such as "import functools" is not mistaken for a call."""
     confirm: Callable[[str], bool | None] | None = None
-    """For ``implicit`` blocks: looks at the text from the start on and says whether this is a call
-    (``True``), not one (``False``: the start is emitted as text) or cannot tell yet (``None``). Must
-    decide within 256 characters after the start and never change its answer as more text arrives."""
+    """Looks at the text from the start on (``implicit`` blocks) or right after the start marker (others)
+    and says whether this is a call (``True``), not one (``False``: the start is emitted as text) or
+    cannot tell yet (``None``). Must decide within 256 characters after the start and never change its
+    answer as more text arrives. For markers that also occur in prose (Qwen's ``<tools>``)."""
     decode: CallDecoder | None = None
     """For ``calls`` blocks: the body decoder."""
     dispatch: Callable[[str], Block | None] | None = None
@@ -113,6 +121,9 @@ class Block:
     """For dispatched call blocks: the tool name the header announced (used in error results)."""
     strip: bool = False
     """For ``reasoning``/``text`` blocks: drop whitespace right after the start marker."""
+    echo: bool = False
+    """For ``calls`` blocks: an exact repeat of the block's body and end marker right after it is
+    dropped (LFM2 sometimes writes its call a second time, after the end token)."""
 
     def __post_init__(self) -> None:
         if self.kind == "calls" and self.decode is None:
@@ -263,6 +274,16 @@ class _State:
     confirming: bool = False
     scanner: _Balanced | None = None
     done: bool = False
+    after_call: bool = False
+    """Right after a call: whitespace is held until it is known what follows."""
+    held: str = ""
+    """Whitespace after a call, kept only if text follows (it separates that text from earlier text)."""
+    wrote_text: bool = False
+    """Some text has been emitted in this reply."""
+    echo: str = ""
+    """The body and end marker an ``echo`` block may repeat right now."""
+    resume: Block | None = None
+    """The block a ``drop`` block with an end marker returns to (it may open inside reasoning)."""
 
 
 class MarkupParser(ToolCallParser):
@@ -282,15 +303,26 @@ class MarkupParser(ToolCallParser):
     (Functionary v3.2's ``>>>``)."""
     after_call: ClassVar[str] = ""
     """Characters (besides whitespace) dropped right after a call, e.g. the ``;`` between Llama calls."""
+    inline_blocks: ClassVar[tuple[Block, ...]] = ()
+    """``drop`` blocks that are removed inside reasoning and text blocks too, not only at the top level
+    (Cohere's citation tags, which wrap words in both)."""
+    prelude: ClassVar[str] = ""
+    """Text read before every reply, as if the model had written it: formats whose calls are found at
+    line starts (Granite's bare pythonic calls) set ``"\\n"`` so the first line counts as one. It never
+    reaches the text: leading whitespace of a reply is dropped."""
 
     def __init__(self, *, start_in: Block | None = None) -> None:
         if start_in is None:
             start_in = self.initial_block
         self._start_in = start_in
-        self._state = _State(block=start_in)
-        self._starts = {b.start: b for b in self.blocks}
+        self._starts = {b.start: b for b in (*self.blocks, *self.inline_blocks)}
         self._top = _markers((*self._starts, *self.stop_markers))
+        self._inline = tuple(b.start for b in self.inline_blocks)
         self._strip_chars = " \t\r\n" + self.after_call
+        self._state = self._fresh_state()
+
+    def _fresh_state(self) -> _State:
+        return _State(block=self._start_in, pending=self.prelude if self._start_in is None else "")
 
     # -- public API -----------------------------------------------------------------------------
     def clone(self) -> MarkupParser:
@@ -324,7 +356,7 @@ class MarkupParser(ToolCallParser):
         events = [] if state.done else self._run(final=True)
         if not state.done:
             self._close_unclosed(events)
-        self._state = _State(block=self._start_in)
+        self._state = self._fresh_state()
         return events
 
     # -- the machine ----------------------------------------------------------------------------
@@ -337,6 +369,8 @@ class MarkupParser(ToolCallParser):
             block = state.block
             if block is None or block.kind in ("reasoning", "text"):
                 pos, more = self._stream_step(text, pos, final, events)
+            elif block.kind == "drop":
+                pos, more = self._skip_step(text, pos, final)
             elif state.confirming:
                 pos, more = self._confirm_step(text, pos, final, events)
             elif block.balanced is not None:
@@ -349,24 +383,50 @@ class MarkupParser(ToolCallParser):
         return events
 
     def _emit(self, events: list[ParserEvent], text: str) -> None:
+        """Stream ``text`` as reasoning or text. Whitespace at the start of a reply or block is dropped;
+        whitespace right after a call is held, and kept only when more text follows text written
+        before the call (so ``text<call> more`` keeps its space, and calls leave no blank lines)."""
+        if not text:
+            return
         state = self._state
+        block = state.block
+        reasoning = block is not None and block.kind == "reasoning"
         if state.stripping:
             text = text.lstrip(self._strip_chars)
             if not text:
                 return
             state.stripping = False
-        if not text:
-            return
-        block = state.block
-        if block is not None and block.kind == "reasoning":
+            if not reasoning:
+                state.after_call, state.held = False, ""
+        elif state.after_call and not reasoning:
+            rest = text.lstrip(self._strip_chars)
+            lead = text[: len(text) - len(rest)]
+            state.held += "".join(ch for ch in lead if ch.isspace())
+            if not rest:
+                return
+            text = state.held + rest if state.wrote_text else rest
+            state.after_call = False
+            state.held = ""
+        if reasoning:
             events.append(ReasoningDelta(text))
         else:
             events.append(TextDelta(text))
+            state.wrote_text = True
 
     def _stream_step(self, text: str, pos: int, final: bool, events: list[ParserEvent]) -> tuple[int, bool]:
         state = self._state
         block = state.block
-        markers = self._top if block is None else _markers((*block.end, *self.stop_markers))
+        if state.echo and block is None:
+            rest = text[pos:]
+            if rest.startswith(state.echo):
+                pos += len(state.echo)
+                state.echo = ""
+                return pos, True
+            if not final and state.echo.startswith(rest):
+                return pos, False  # may still be the echo: wait for more text
+            state.echo = ""
+        inner = () if block is None else (*block.end, *self.stop_markers, *self._inline)
+        markers = self._top if block is None else _markers(inner)
         found = markers.find(text, pos, final)
         if found is None:
             cut = len(text) if final else len(text) - markers.hold(text, pos)
@@ -385,19 +445,54 @@ class MarkupParser(ToolCallParser):
         self._open(self._starts[marker], marker)
         return pos, True
 
+    def _skip_step(self, text: str, pos: int, final: bool) -> tuple[int, bool]:
+        """Inside a ``drop`` block with an end marker: discard text up to and including the end marker
+        (or up to an end of the block it opened in), then go back to that block."""
+        state = self._state
+        block = state.block
+        assert block is not None
+        resume = state.resume
+        outer_end = resume.end if resume is not None else ()
+        markers = _markers((*block.end, *outer_end, *self.stop_markers))
+        found = markers.find(text, pos, final)
+        if found is None:
+            return (len(text) if final else len(text) - markers.hold(text, pos)), False
+        start, marker = found
+        state.block, state.resume = resume, None
+        if marker in block.end:
+            return start + len(marker), True
+        if marker in self.stop_markers:
+            state.done = True
+            return start + len(marker), False
+        return start, True  # the outer block ends here: let it see its end marker
+
     def _open(self, block: Block, opened_with: str) -> None:
         state = self._state
         if block.kind == "drop":
+            if state.after_call:
+                state.held = ""  # whitespace between a call and markup that closes it is markup too
+            if block.end:
+                state.resume, state.block = state.block, block
             return
         state.block = block
         state.opened_with = opened_with
         carried = _carried(block, opened_with)
         state.pieces = [carried] if carried else []
-        state.confirming = block.implicit and block.confirm is not None
-        state.stripping = block.strip
+        state.confirming = block.confirm is not None
+        if not state.confirming:  # (an implicit start may still turn out to be text)
+            self._enter(block)
         state.scanner = None
         if not state.confirming:
             self._start_scanner(block, carried)
+
+    def _enter(self, block: Block) -> None:
+        """A block really opens: whitespace held after a call was only between blocks."""
+        state = self._state
+        state.held = ""
+        state.after_call = False
+        state.echo = ""
+        if block.kind in ("reasoning", "text"):
+            state.stripping = block.strip
 
     def _start_scanner(self, block: Block, carried: str) -> None:
         state = self._state
@@ -410,7 +505,8 @@ class MarkupParser(ToolCallParser):
         state = self._state
         block = state.block
         assert block is not None and block.confirm is not None
-        held = "".join(state.pieces)  # the start, plus text held from earlier chunks (bounded)
+        held = "".join(state.pieces)  # the carried start, plus text held from earlier chunks (bounded)
+        carried = _carried(block, state.opened_with)
         probe = held + text[pos : pos + _CONFIRM_WINDOW]
         verdict = block.confirm(probe)
         if verdict is None and not final and len(probe) - len(held) < _CONFIRM_WINDOW:
@@ -418,14 +514,15 @@ class MarkupParser(ToolCallParser):
             return len(text), False
         # Decided (undecided within the window means "not a call"). Text held from earlier chunks
         # goes back in front of the rest, once; the start itself is already consumed.
-        extra = held[len(state.opened_with) :]
+        extra = held[len(carried) :]
         if extra:
             state.pending = extra + text[pos:]
             pos = 0
         state.confirming = False
         if verdict:
-            state.pieces = [state.opened_with]
-            self._start_scanner(block, state.opened_with)
+            self._enter(block)
+            state.pieces = [carried] if carried else []
+            self._start_scanner(block, carried)
             return pos, True
         state.pieces = []
         state.block = None
@@ -495,7 +592,7 @@ class MarkupParser(ToolCallParser):
                 self._open(following, raw)
             return
         if not_a_value:
-            state.stripping = True
+            state.after_call = True
             what = "a JSON value" if block.balanced == "json" else "a Python list of calls"
             events.append(
                 ToolCallEvent(
@@ -512,7 +609,9 @@ class MarkupParser(ToolCallParser):
             self._emit(events, raw)
             return
         events.extend(ToolCallEvent(call) for call in calls)
-        state.stripping = True
+        state.after_call = True
+        if block.echo:
+            state.echo = body + end_marker
 
     def _close_unclosed(self, events: list[ParserEvent]) -> None:
         """Output ended inside a block: reasoning/text just ends; a call is malformed (or, for
@@ -526,9 +625,9 @@ class MarkupParser(ToolCallParser):
         state.pieces = []
         state.block = None
         state.scanner = None
-        if state.confirming:  # an implicit start that never became a call: it was text
+        if state.confirming:  # a start that never became a call: it was text
             state.confirming = False
-            self._emit(events, body)
+            self._emit(events, state.opened_with + body[len(_carried(block, state.opened_with)) :])
             return
         raw = state.opened_with[: len(state.opened_with) - len(_carried(block, state.opened_with))] + body
         if block.kind == "dispatch":
@@ -536,7 +635,7 @@ class MarkupParser(ToolCallParser):
             return
         if block.lenient:
             calls = _safe_decode(block, body, raw)
-            if calls and not any(call.error for call in calls):
+            if calls is not None and not any(call.error for call in calls):
                 events.extend(ToolCallEvent(call) for call in calls)
                 return
         closing = f"the closing {block.end[0]!r}" if block.end else "the end of the call"
@@ -579,10 +678,6 @@ def _safe_decode(block: Block, body: str, raw: str) -> list[ToolCall] | None:
                 raw=raw,
             )
         ]
-    if calls is None:
-        return None
-    if not calls:
-        return [ToolCall(name=block.name_hint, error="the tool-call markup contained no call", raw=raw)]
     return calls
 
 

@@ -13,7 +13,6 @@ Call ids come from the model when the format carries them (Mistral ``[CALL_ID]``
 
 from __future__ import annotations
 
-import json
 import re
 from typing import ClassVar
 
@@ -27,12 +26,14 @@ from hermitcrab.prompting._decode import (
     json_calls,
     json_error,
     kimi_calls,
+    loads,
     named_args_calls,
     named_json_calls,
     python_calls,
     qwen_xml_calls,
+    xtml_calls,
 )
-from hermitcrab.prompting.markup import Block, MalformedCall, MarkupParser
+from hermitcrab.prompting.markup import Block, CallDecoder, MalformedCall, MarkupParser
 from hermitcrab.prompting.registry import register_parser
 
 __all__ = (
@@ -42,31 +43,40 @@ __all__ = (
     "DeepSeekParser",
     "DeepSeekV31Parser",
     "DeepSeekV32Parser",
+    "DeepSeekV4Parser",
     "FirefunctionParser",
+    "FunctionGemmaParser",
     "FunctionaryV31Parser",
     "FunctionaryV32Parser",
     "Gemma4Parser",
+    "GigaChat3Parser",
     "GLM4Parser",
     "Granite20bFCParser",
     "GraniteParser",
+    "GranitePythonicParser",
     "HarmonyParser",
     "HermesParser",
     "HunyuanParser",
+    "HunyuanV3Parser",
     "InternLM2Parser",
     "KimiK2Parser",
+    "KimiK3Parser",
     "LFM2Parser",
     "Llama3JsonParser",
+    "LongCatParser",
     "MiniMaxM1Parser",
     "MiniMaxM2Parser",
     "MistralParser",
     "MistralV11Parser",
     "NemotronParser",
+    "Olmo3Parser",
     "Phi4MiniParser",
     "PlainParser",
     "PythonicParser",
     "Qwen3CoderParser",
     "ReasoningParser",
     "SeedOSSParser",
+    "Step3Parser",
     "XLAMParser",
 )
 
@@ -132,8 +142,8 @@ def _confirm_python_list(text: str) -> bool | None:
 def _implicit_json_call(body: str) -> list[ToolCall] | None:
     """A bare ``{...}`` that starts like a call: a call if it has arguments/parameters, else text."""
     try:
-        value = json.loads(body)
-    except json.JSONDecodeError as exc:
+        value = loads(body)
+    except ValueError as exc:
         raise MalformedCall(json_error(exc, body)) from None
     if not isinstance(value, dict) or not ({"parameters", "arguments"} & value.keys() or "function" in value):
         return None
@@ -156,6 +166,9 @@ def _python_tag_calls(body: str) -> list[ToolCall]:
     ]
 
 
+_MISTRAL_BARE = re.compile(r"([A-Za-z_][\w.\-]*)\s*(\{.*)\Z", re.S)
+
+
 def _mistral_calls(body: str) -> list[ToolCall]:
     """Mistral: ``[{...}, ...]`` (before v11), or ``name[ARGS]{...}`` / ``name[CALL_ID]id[ARGS]{...}``."""
     text = body.strip()
@@ -163,13 +176,80 @@ def _mistral_calls(body: str) -> list[ToolCall]:
         return json_calls(text)
     head, sep, args = text.partition("[ARGS]")
     if not sep:
-        raise MalformedCall("expected [TOOL_CALLS]NAME[ARGS]{arguments}", name=head.strip()[:100])
+        # A detokenizer that skips special tokens drops [ARGS]: ``name{...}`` is the same call.
+        match = _MISTRAL_BARE.match(text)
+        if match is None:
+            raise MalformedCall("expected [TOOL_CALLS]NAME[ARGS]{arguments}", name=head.strip()[:100])
+        head, args = match.group(1), match.group(2)
     name, has_id, call_id = head.partition("[CALL_ID]")
     name = name.strip()
     (call,) = named_args_calls(name)(args)
     if has_id and call_id.strip():
         call = call.model_copy(update={"id": call_id.strip()})
     return [call]
+
+
+def _tools_block_calls(body: str) -> list[ToolCall]:
+    """Qwen2.5-Coder writes its calls inside ``<tools>...</tools>``; an empty block is no call."""
+    return json_calls(body) if body.strip() else []
+
+
+def _confirm_tools_block(text: str) -> bool | None:
+    """``<tools>`` opens calls only when JSON (or the closing tag) follows: models also write the tag in
+    prose, about the tool list their prompt gave them."""
+    rest = text[:_CONFIRM_LIMIT].lstrip()
+    if not rest:
+        return None if len(text) < _CONFIRM_LIMIT else False
+    if rest[0] in "{[":
+        return True
+    if "</tools>".startswith(rest[: len("</tools>")]):
+        return True if rest.startswith("</tools>") else None
+    return False
+
+
+def _confirm_fenced_calls(text: str) -> bool | None:
+    """xLAM sometimes fences its call list in a ```` ```json ```` block: a fence whose JSON starts like a
+    call (``[{"name"`` or ``{"name"``) holds calls; any other fenced code is text."""
+    rest = text.lstrip()
+    if not rest:
+        return None if len(text) < _CONFIRM_LIMIT else False
+    return (
+        _confirm_json_list(rest) if rest[0] == "[" else _confirm_json_call(rest) if rest[0] == "{" else False
+    )
+
+
+def _section_calls(decode: CallDecoder) -> CallDecoder:
+    """A decoder for what sits between a tool-call section's opening token and its first call token:
+    nothing (the usual case), or a call whose own opening token is missing."""
+
+    def section(body: str) -> list[ToolCall] | None:
+        return decode(body) if body.strip() else []
+
+    return section
+
+
+_BARE_CALL = re.compile(r"\n[ \t]*[A-Za-z_][\w.]*\((?:\s*\)|\s*[A-Za-z_]\w*\s*=)")
+_BARE_CALL_PREFIX = re.compile(r"\n[ \t]*(?:[A-Za-z_][\w.]*(?:\(\s*(?:[A-Za-z_]\w*\s*)?)?)?\Z")
+
+
+def _confirm_bare_call(text: str) -> bool | None:
+    """A line starting ``name(`` with keyword arguments (or none) is a Granite bare call."""
+    probe = text[:_CONFIRM_LIMIT]
+    if _BARE_CALL.match(probe):
+        return True
+    if _BARE_CALL_PREFIX.match(probe) and len(probe) < _CONFIRM_LIMIT:
+        return None
+    return False
+
+
+def _step3_calls(body: str) -> list[ToolCall]:
+    """Step 3: ``function<｜tool_sep｜><steptml:invoke name=..>..</steptml:invoke>`` (the prefix optional)."""
+    return invoke_xml_calls(body, "steptml:")
+
+
+def _hy_v3_calls(body: str) -> list[ToolCall]:
+    """Hunyuan 3: ``NAME<tool_sep><arg_key>k</arg_key><arg_value>v</arg_value>``."""
+    return glm_calls(body, sep="<tool_sep>")
 
 
 # -- the families --------------------------------------------------------------------------------------
@@ -191,15 +271,25 @@ class ReasoningParser(MarkupParser):
 
 
 class HermesParser(MarkupParser):
-    """Hermes / Qwen2.5 / Qwen3 / QwQ / Granite 4: ``<tool_call>{"name": .., "arguments": {..}}</tool_call>``.
+    """Hermes / Qwen2.5 / Qwen3 / QwQ / Granite 4 / ERNIE 4.5: ``<tool_call>{"name": .., "arguments":
+    {..}}</tool_call>``; Qwen2.5-Coder's ``<tools>{..}</tools>`` too.
 
     Several calls per reply, text around them, ``<think>`` reasoning. A body may also hold a JSON list
-    of calls or several objects. An unclosed ``<tool_call>`` at the end of output is malformed.
+    of calls or several objects. A ``<tool_call>`` left open at the end of output is a call when its
+    JSON is complete (the closing tag never came), otherwise malformed.
     """
 
     name: ClassVar[str] = "hermes"
     blocks: ClassVar[tuple[Block, ...]] = (
-        Block("<tool_call>", "calls", end=("</tool_call>",), decode=json_calls),
+        Block("<tool_call>", "calls", end=("</tool_call>",), decode=json_calls, lenient=True),
+        Block(
+            "<tools>",
+            "calls",
+            end=("</tools>",),
+            confirm=_confirm_tools_block,
+            decode=_tools_block_calls,
+            lenient=True,
+        ),
         THINK,
         STRAY_THINK_END,
     )
@@ -210,19 +300,21 @@ class HermesParser(MarkupParser):
 class Qwen3CoderParser(MarkupParser):
     """Qwen3-Coder: ``<tool_call><function=NAME><parameter=KEY>VALUE</parameter></function></tool_call>``.
 
-    A bare ``<function=...>`` without the ``<tool_call>`` wrapper is accepted too. Values are strings
-    unless they read as JSON literals (numbers, booleans, null, objects, lists).
+    A bare ``<function=...>`` without the ``<tool_call>`` wrapper is accepted too (Step 3.5 uses the same
+    markup). Values are strings unless they read as JSON literals (numbers, booleans, null, objects,
+    lists).
     """
 
     name: ClassVar[str] = "qwen3_coder"
     blocks: ClassVar[tuple[Block, ...]] = (
-        Block("<tool_call>", "calls", end=("</tool_call>",), decode=qwen_xml_calls),
+        Block("<tool_call>", "calls", end=("</tool_call>",), decode=qwen_xml_calls, lenient=True),
         Block(
             "<function=",
             "calls",
             end=("</function>",),
             decode=lambda b: qwen_xml_calls(f"<function={b}</function>"),
         ),
+        Block("</tool_call>", "drop"),  # after a bare <function=...> call
         THINK,
         STRAY_THINK_END,
     )
@@ -238,7 +330,7 @@ class SeedOSSParser(MarkupParser):
 
     name: ClassVar[str] = "seed_oss"
     blocks: ClassVar[tuple[Block, ...]] = (
-        Block("<seed:tool_call>", "calls", end=("</seed:tool_call>",), decode=qwen_xml_calls),
+        Block("<seed:tool_call>", "calls", end=("</seed:tool_call>",), decode=qwen_xml_calls, lenient=True),
         SEED_THINK,
         Block("</seed:think>", "drop"),
     )
@@ -298,7 +390,11 @@ class PythonicParser(MarkupParser):
 
 
 class LFM2Parser(MarkupParser):
-    """Liquid LFM2: ``<|tool_call_start|>[f(a=1)]<|tool_call_end|>`` (pythonic; JSON accepted too)."""
+    """Liquid LFM2: ``<|tool_call_start|>[f(a=1)]<|tool_call_end|>`` (pythonic; JSON accepted too).
+
+    The pythonic calls real agents get from it are repaired where that is unambiguous (raw newlines in
+    strings, unescaped quotes inside a shell command, ``month=07``); a call it writes a second time
+    right after ``<|tool_call_end|>`` is dropped, and a stray ``<|tool_call_end|>`` is removed."""
 
     name: ClassVar[str] = "lfm2"
     blocks: ClassVar[tuple[Block, ...]] = (
@@ -307,7 +403,9 @@ class LFM2Parser(MarkupParser):
             "calls",
             end=("<|tool_call_end|>",),
             decode=lambda b: json_calls(b) if b.strip().startswith(("[{", "{")) else python_calls(b),
+            echo=True,
         ),
+        Block("<|tool_call_end|>", "drop"),
         THINK,
         STRAY_THINK_END,
     )
@@ -321,7 +419,8 @@ MISTRAL_THINK = Block("[THINK]", "reasoning", end=("[/THINK]",), strip=True)
 class MistralParser(MarkupParser):
     """Mistral, all versions: ``[TOOL_CALLS] [{"name", "arguments", "id"}, ...]`` (before v11) and
     ``[TOOL_CALLS]name[ARGS]{..}`` / ``[TOOL_CALLS]name[CALL_ID]id[ARGS]{..}`` (v11+), several in a
-    row; ``[THINK]...[/THINK]`` reasoning (Magistral, Ministral 3). Call ids from the model are kept."""
+    row; ``[THINK]...[/THINK]`` reasoning (Magistral, Ministral 3). Call ids from the model are kept.
+    ``name{..}`` without ``[ARGS]`` (text decoded with special tokens skipped) is read as well."""
 
     name: ClassVar[str] = "mistral"
     blocks: ClassVar[tuple[Block, ...]] = (
@@ -350,7 +449,8 @@ class DeepSeekParser(MarkupParser):
 
     Each call is emitted when its own ``<｜tool▁call▁end｜>`` arrives (the closing
     ``<｜tool▁calls▁end｜>`` and end-of-sentence tokens are not waited for); a call whose end token never
-    comes is still accepted at the end of output when its arguments are complete JSON.
+    comes is still accepted at the end of output when its arguments are complete JSON, and a call whose
+    ``<｜tool▁call▁begin｜>`` is missing from the section is read too.
     """
 
     name: ClassVar[str] = "deepseek_v3"
@@ -363,7 +463,14 @@ class DeepSeekParser(MarkupParser):
             decode=deepseek_calls,
             lenient=True,
         ),
-        *_drop("<｜tool▁calls▁begin｜>", "<｜tool▁calls▁end｜>"),
+        Block(
+            "<｜tool▁calls▁begin｜>",
+            "calls",
+            end=(DEEPSEEK_CALL_BEGIN, "<｜tool▁calls▁end｜>"),
+            keep_end=frozenset({DEEPSEEK_CALL_BEGIN}),
+            decode=_section_calls(deepseek_calls),
+        ),
+        Block("<｜tool▁calls▁end｜>", "drop"),
         THINK,
         STRAY_THINK_END,
     )
@@ -379,7 +486,8 @@ class DeepSeekV31Parser(DeepSeekParser):
 
 class DeepSeekV32Parser(MarkupParser):
     """DeepSeek V3.2 DSML: ``<｜DSML｜function_calls><｜DSML｜invoke name=".."><｜DSML｜parameter name=".."
-    string="true|false">..</｜DSML｜parameter></｜DSML｜invoke></｜DSML｜function_calls>``."""
+    string="true|false">..</｜DSML｜parameter></｜DSML｜invoke></｜DSML｜function_calls>``; V4's
+    ``<｜DSML｜tool_calls>`` block (the same inside) is read too."""
 
     name: ClassVar[str] = "deepseek_v32"
     blocks: ClassVar[tuple[Block, ...]] = (
@@ -390,11 +498,25 @@ class DeepSeekV32Parser(MarkupParser):
             decode=lambda b: invoke_xml_calls(b, "｜DSML｜"),
             lenient=True,
         ),
+        Block(
+            "<｜DSML｜tool_calls>",
+            "calls",
+            end=("</｜DSML｜tool_calls>",),
+            decode=lambda b: invoke_xml_calls(b, "｜DSML｜"),
+            lenient=True,
+        ),
         THINK,
         STRAY_THINK_END,
     )
     reasoning_block: ClassVar[Block | None] = THINK
     stop_markers: ClassVar[tuple[str, ...]] = ("<｜end▁of▁sentence｜>",)
+
+
+class DeepSeekV4Parser(DeepSeekV32Parser):
+    """DeepSeek V4: DSML calls in ``<｜DSML｜tool_calls>`` (V3.2's ``function_calls`` block is read too);
+    the same parser as ``deepseek_v32``, named apart for detection."""
+
+    name: ClassVar[str] = "deepseek_v4"
 
 
 class MiniMaxM2Parser(MarkupParser):
@@ -403,7 +525,13 @@ class MiniMaxM2Parser(MarkupParser):
 
     name: ClassVar[str] = "minimax_m2"
     blocks: ClassVar[tuple[Block, ...]] = (
-        Block("<minimax:tool_call>", "calls", end=("</minimax:tool_call>",), decode=invoke_xml_calls),
+        Block(
+            "<minimax:tool_call>",
+            "calls",
+            end=("</minimax:tool_call>",),
+            decode=invoke_xml_calls,
+            lenient=True,
+        ),
         THINK,
         STRAY_THINK_END,
     )
@@ -412,12 +540,12 @@ class MiniMaxM2Parser(MarkupParser):
 
 
 class HunyuanParser(MarkupParser):
-    """Hunyuan-A13B: ``<tool_calls>[{"name", "arguments"}, ...]</tool_calls>``; ``<think>``, and
-    ``<answer>`` tags around the answer (removed)."""
+    """Hunyuan-A13B and AI21 Jamba: ``<tool_calls>[{"name", "arguments"}, ...]</tool_calls>``;
+    ``<think>``, and ``<answer>`` tags around the answer (removed)."""
 
     name: ClassVar[str] = "hunyuan"
     blocks: ClassVar[tuple[Block, ...]] = (
-        Block("<tool_calls>", "calls", end=("</tool_calls>",), decode=json_calls),
+        Block("<tool_calls>", "calls", end=("</tool_calls>",), decode=json_calls, lenient=True),
         THINK,
         STRAY_THINK_END,
         *_drop("<answer>", "</answer>"),
@@ -438,7 +566,7 @@ class NemotronParser(MarkupParser):
 
     name: ClassVar[str] = "nemotron"
     blocks: ClassVar[tuple[Block, ...]] = (
-        Block("<TOOLCALL>", "calls", end=("</TOOLCALL>",), decode=json_calls),
+        Block("<TOOLCALL>", "calls", end=("</TOOLCALL>",), decode=json_calls, lenient=True),
         THINK,
         STRAY_THINK_END,
     )
@@ -453,7 +581,14 @@ class KimiK2Parser(MarkupParser):
     name: ClassVar[str] = "kimi_k2"
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<|tool_call_begin|>", "calls", end=("<|tool_call_end|>",), decode=kimi_calls, lenient=True),
-        *_drop("<|tool_calls_section_begin|>", "<|tool_calls_section_end|>"),
+        Block(
+            "<|tool_calls_section_begin|>",
+            "calls",
+            end=("<|tool_call_begin|>", "<|tool_calls_section_end|>"),
+            keep_end=frozenset({"<|tool_call_begin|>"}),
+            decode=_section_calls(kimi_calls),
+        ),
+        Block("<|tool_calls_section_end|>", "drop"),
         THINK,
         STRAY_THINK_END,
     )
@@ -462,7 +597,7 @@ class KimiK2Parser(MarkupParser):
 
 
 class GLM4Parser(MarkupParser):
-    """GLM-4.5/4.6: ``<tool_call>NAME\\n<arg_key>k</arg_key>\\n<arg_value>v</arg_value></tool_call>``;
+    """GLM-4.5/4.6/4.7: ``<tool_call>NAME\\n<arg_key>k</arg_key>\\n<arg_value>v</arg_value></tool_call>``;
     ``<think>`` reasoning."""
 
     name: ClassVar[str] = "glm4"
@@ -493,11 +628,14 @@ class FirefunctionParser(Phi4MiniParser):
 
 
 class GraniteParser(MarkupParser):
-    """IBM Granite 3.x: ``<|tool_call|>[{"name", "arguments"}, ...]``; ``<think>``/``<response>``."""
+    """IBM Granite 3.x: ``<|tool_call|>[{"name", "arguments"}, ...]`` (3.0), or the same list after a plain
+    ``<tool_call>`` (3.1); ``<think>``/``<response>``."""
 
     name: ClassVar[str] = "granite"
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<|tool_call|>", "calls", balanced="json", decode=json_calls),
+        Block("<tool_call>", "calls", balanced="json", decode=json_calls),
+        Block("</tool_call>", "drop"),
         THINK,
         STRAY_THINK_END,
         *_drop("<response>", "</response>"),
@@ -524,12 +662,14 @@ class InternLM2Parser(MarkupParser):
         Block(
             "<|action_start|><|plugin|>", "calls", end=("<|action_end|>",), decode=json_calls, lenient=True
         ),
+        *_drop("<|action_start|>", "<|action_end|>"),
     )
     stop_markers: ClassVar[tuple[str, ...]] = _CHATML_STOPS
 
 
 class XLAMParser(MarkupParser):
-    """Salesforce xLAM: a bare JSON list ``[{"name", "arguments"}, ...]`` (possibly inside text)."""
+    """Salesforce xLAM: a bare JSON list ``[{"name", "arguments"}, ...]`` (possibly inside text), also
+    after ``[TOOL_CALLS]``, inside ``<tool_call>`` or in a ```` ```json ```` fence."""
 
     name: ClassVar[str] = "xlam"
     blocks: ClassVar[tuple[Block, ...]] = (
@@ -541,7 +681,11 @@ class XLAMParser(MarkupParser):
             confirm=_confirm_json_list,
             decode=_implicit_json_list,
         ),
-        Block("<tool_call>", "calls", end=("</tool_call>",), decode=json_calls),
+        Block("<tool_call>", "calls", end=("</tool_call>",), decode=json_calls, lenient=True),
+        Block(
+            "```json", "calls", end=("```",), confirm=_confirm_fenced_calls, decode=json_calls, lenient=True
+        ),
+        Block("[TOOL_CALLS]", "drop"),
         THINK,
         STRAY_THINK_END,
     )
@@ -549,13 +693,15 @@ class XLAMParser(MarkupParser):
 
 
 class ApertusParser(MarkupParser):
-    """Swiss AI Apertus: ``<|tools_prefix|>[{"NAME": {args}}, ...]<|tools_suffix|>``; reasoning in
+    """Swiss AI Apertus: ``<|tools_prefix|>[{"NAME": {args}}, ...]<|tools_suffix|>`` (the list ends the
+    call, so a missing ``<|tools_suffix|>`` loses nothing); reasoning in
     ``<|inner_prefix|>...<|inner_suffix|>``."""
 
     _INNER = Block("<|inner_prefix|>", "reasoning", end=("<|inner_suffix|>",), strip=True)
     name: ClassVar[str] = "apertus"
     blocks: ClassVar[tuple[Block, ...]] = (
-        Block("<|tools_prefix|>", "calls", end=("<|tools_suffix|>",), decode=named_json_calls),
+        Block("<|tools_prefix|>", "calls", balanced="json", decode=named_json_calls),
+        Block("<|tools_suffix|>", "drop"),
         _INNER,
     )
     reasoning_block: ClassVar[Block | None] = _INNER
@@ -563,15 +709,21 @@ class ApertusParser(MarkupParser):
 
 
 class CommandR7BParser(MarkupParser):
-    """Cohere Command R7B: ``<|START_ACTION|>[{"tool_call_id", "tool_name", "parameters"}]<|END_ACTION|>``;
-    the plan in ``<|START_THINKING|>...<|END_THINKING|>`` is reasoning; response markers are removed."""
+    """Cohere Command R7B / Command A: ``<|START_ACTION|>[{"tool_call_id", "tool_name", "parameters"}]
+    <|END_ACTION|>``; the plan in ``<|START_THINKING|>...<|END_THINKING|>`` is reasoning; response
+    markers are removed, and citations (``<co>cited words</co: 0:[1,2]>``) leave the words they cite,
+    in the text and in the reasoning."""
 
     _THINKING = Block("<|START_THINKING|>", "reasoning", end=("<|END_THINKING|>",), strip=True)
     name: ClassVar[str] = "command_r7b"
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<|START_ACTION|>", "calls", end=("<|END_ACTION|>",), decode=json_calls, lenient=True),
         _THINKING,
-        *_drop("<|START_RESPONSE|>", "<|END_RESPONSE|>"),
+        *_drop("<|START_RESPONSE|>", "<|END_RESPONSE|>", "<|START_TEXT|>", "<|END_TEXT|>"),
+    )
+    inline_blocks: ClassVar[tuple[Block, ...]] = (
+        Block("<co>", "drop"),
+        Block("</co:", "drop", end=(">",)),
     )
     reasoning_block: ClassVar[Block | None] = _THINKING
     stop_markers: ClassVar[tuple[str, ...]] = ("<|END_OF_TURN_TOKEN|>",)
@@ -660,6 +812,158 @@ class Gemma4Parser(MarkupParser):
     stop_markers: ClassVar[tuple[str, ...]] = ("<turn|>", "<end_of_turn>")
 
 
+class Olmo3Parser(MarkupParser):
+    """AllenAI OLMo 3: ``<function_calls>f(a=1)\\ng(b="x")</function_calls>``, one pythonic call per line
+    (JSON-style ``true``/``false``/``null`` allowed); ``<think>`` reasoning."""
+
+    name: ClassVar[str] = "olmo3"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block("<function_calls>", "calls", end=("</function_calls>",), decode=python_calls, lenient=True),
+        THINK,
+        STRAY_THINK_END,
+    )
+    reasoning_block: ClassVar[Block | None] = THINK
+    stop_markers: ClassVar[tuple[str, ...]] = _CHATML_STOPS
+
+
+class GranitePythonicParser(MarkupParser):
+    """IBM Granite 3.3 / 4.0 writing calls as bare Python on their own lines:
+    ``get_weather(location="Paris")``. A line that starts ``name(`` with keyword arguments (or none)
+    is a call; any other line is text."""
+
+    name: ClassVar[str] = "granite_pythonic"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block(
+            "\n",
+            "calls",
+            balanced="python",
+            seek="(",
+            implicit=True,
+            confirm=_confirm_bare_call,
+            decode=python_calls,
+        ),
+        THINK,
+        STRAY_THINK_END,
+        *_drop("<response>", "</response>"),
+    )
+    reasoning_block: ClassVar[Block | None] = THINK
+    prelude: ClassVar[str] = "\n"
+    stop_markers: ClassVar[tuple[str, ...]] = ("<|end_of_text|>",)
+
+
+class FunctionGemmaParser(MarkupParser):
+    """Google FunctionGemma: ``<start_function_call>call:NAME{key:<escape>value<escape>,...}
+    <end_function_call>``; a quoted value that reads as a JSON literal (``42``, ``true``) is one, as its
+    chat template quotes every value."""
+
+    name: ClassVar[str] = "functiongemma"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block(
+            "<start_function_call>",
+            "calls",
+            end=("<end_function_call>",),
+            decode=lambda b: gemma4_calls(b, quote="<escape>", typed_strings=True),
+        ),
+    )
+    stop_markers: ClassVar[tuple[str, ...]] = ("<end_of_turn>", "<start_function_response>")
+
+
+STEP3_CALL_BEGIN = "<｜tool_call_begin｜>"
+
+
+class Step3Parser(MarkupParser):
+    """StepFun Step 3: ``<｜tool_calls_begin｜><｜tool_call_begin｜>function<｜tool_sep｜><steptml:invoke
+    name="NAME"><steptml:parameter name="k">v</steptml:parameter></steptml:invoke><｜tool_call_end｜>
+    <｜tool_calls_end｜>``; ``<think>`` reasoning."""
+
+    name: ClassVar[str] = "step3"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block(STEP3_CALL_BEGIN, "calls", end=("<｜tool_call_end｜>",), decode=_step3_calls, lenient=True),
+        Block(
+            "<｜tool_calls_begin｜>",
+            "calls",
+            end=(STEP3_CALL_BEGIN, "<｜tool_calls_end｜>"),
+            keep_end=frozenset({STEP3_CALL_BEGIN}),
+            decode=_section_calls(_step3_calls),
+        ),
+        *_drop("<｜tool_calls_end｜>", "<｜tool_sep｜>"),
+        THINK,
+        STRAY_THINK_END,
+    )
+    reasoning_block: ClassVar[Block | None] = THINK
+
+
+class LongCatParser(MarkupParser):
+    """Meituan LongCat-Flash: Hermes JSON calls in ``<longcat_tool_call>...</longcat_tool_call>``."""
+
+    name: ClassVar[str] = "longcat"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block("<longcat_tool_call>", "calls", end=("</longcat_tool_call>",), decode=json_calls, lenient=True),
+        THINK,
+        STRAY_THINK_END,
+    )
+    reasoning_block: ClassVar[Block | None] = THINK
+
+
+class GigaChat3Parser(MarkupParser):
+    """Sber GigaChat 3: ``<|message_sep|>\\n\\nfunction call<|role_sep|>\\n{"name", "arguments"}``, and
+    GigaChat 3.1's ``<|function_call|>{..}``."""
+
+    name: ClassVar[str] = "gigachat3"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block("<|message_sep|>\n\nfunction call<|role_sep|>", "calls", balanced="json", decode=json_calls),
+        Block("function call<|role_sep|>", "calls", balanced="json", decode=json_calls),
+        Block("<|function_call|>", "calls", balanced="json", decode=json_calls),
+        Block("<|message_sep|>", "drop"),
+    )
+    stop_markers: ClassVar[tuple[str, ...]] = ("</s>",)
+
+
+class HunyuanV3Parser(MarkupParser):
+    """Tencent Hunyuan 3: ``<tool_calls><tool_call>NAME<tool_sep><arg_key>k</arg_key><arg_value>v
+    </arg_value></tool_call></tool_calls>``; ``<think>`` reasoning."""
+
+    name: ClassVar[str] = "hy_v3"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block("<tool_call>", "calls", end=("</tool_call>",), decode=_hy_v3_calls),
+        Block(
+            "<tool_calls>",
+            "calls",
+            end=("<tool_call>", "</tool_calls>"),
+            keep_end=frozenset({"<tool_call>"}),
+            decode=_section_calls(_hy_v3_calls),
+        ),
+        Block("</tool_calls>", "drop"),
+        THINK,
+        STRAY_THINK_END,
+    )
+    reasoning_block: ClassVar[Block | None] = THINK
+
+
+class KimiK3Parser(MarkupParser):
+    """Moonshot Kimi K3 (XTML): thinking in ``<|open|>think<|sep|>...<|close|>think<|sep|>``, the answer
+    in ``<|open|>response<|sep|>...<|close|>response<|sep|>``, calls in ``<|open|>tools<|sep|>
+    <|open|>call tool="NAME" index="1"<|sep|><|open|>argument key="k" type="string"<|sep|>v
+    <|close|>argument<|sep|><|close|>call<|sep|><|close|>tools<|sep|>``; the message ends with
+    ``<|close|>message<|sep|>``. The generation prompt opens the think (or response) channel."""
+
+    _THINK = Block("<|open|>think<|sep|>", "reasoning", end=("<|close|>think<|sep|>",), strip=True)
+    name: ClassVar[str] = "kimi_k3"
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block("<|open|>call", "calls", end=("<|close|>call<|sep|>",), decode=xtml_calls),
+        _THINK,
+        *_drop(
+            "<|open|>response<|sep|>",
+            "<|close|>response<|sep|>",
+            "<|open|>tools<|sep|>",
+            "<|close|>tools<|sep|>",
+            "<|close|>think<|sep|>",
+        ),
+    )
+    reasoning_block: ClassVar[Block | None] = _THINK
+    stop_markers: ClassVar[tuple[str, ...]] = ("<|close|>message<|sep|>", "<|end_of_msg|>")
+
+
 # -- harmony (gpt-oss) ----------------------------------------------------------------------------------
 _HARMONY_RECIPIENT = re.compile(r"\bto=([^\s<]+)")
 _HARMONY_BODY_END = ("<|end|>", "<|call|>", "<|return|>", "<|start|>", "<|channel|>")
@@ -718,8 +1022,11 @@ class HarmonyParser(MarkupParser):
 
 register_parser(PlainParser, names=("none", "text"))
 register_parser(ReasoningParser, names=("think", "reasoning_only"))
-register_parser(HermesParser, names=("qwen2.5", "qwen3", "qwq", "qwen", "granite4", "nous"))
-register_parser(Qwen3CoderParser, names=("qwen3_coder_xml", "qwen3coder"))
+register_parser(
+    HermesParser,
+    names=("qwen2.5", "qwen3", "qwq", "qwen", "granite4", "nous", "qwen2.5_coder", "qwen25_coder", "ernie45"),
+)
+register_parser(Qwen3CoderParser, names=("qwen3_coder_xml", "qwen3coder", "qwen3_xml", "step3p5"))
 register_parser(SeedOSSParser)
 register_parser(Llama3JsonParser, names=("llama3", "llama3.1", "llama3.2", "llama3.3", "llama"))
 register_parser(PythonicParser, names=("llama4", "llama4_pythonic", "gemma3"))
@@ -729,22 +1036,31 @@ register_parser(MistralV11Parser)
 register_parser(DeepSeekParser, names=("deepseek", "deepseek_r1"))
 register_parser(DeepSeekV31Parser)
 register_parser(DeepSeekV32Parser, names=("deepseek_v32_dsml",))
+register_parser(DeepSeekV4Parser)
 register_parser(MiniMaxM2Parser)
-register_parser(MiniMaxM1Parser)
-register_parser(HunyuanParser)
+register_parser(MiniMaxM1Parser, names=("minimax",))
+register_parser(HunyuanParser, names=("hunyuan_a13b", "jamba"))
 register_parser(NemotronParser, names=("nemotron_toolcall",))
 register_parser(KimiK2Parser, names=("kimi",))
-register_parser(GLM4Parser, names=("glm",))
-register_parser(Phi4MiniParser, names=("phi4_mini_functools", "functools", "phi4"))
+register_parser(GLM4Parser, names=("glm", "glm45", "glm47", "glm4_moe", "poolside_v1"))
+register_parser(Phi4MiniParser, names=("phi4_mini_functools", "functools", "phi4", "phi4_mini_json"))
 register_parser(FirefunctionParser)
 register_parser(GraniteParser, names=("granite3",))
 register_parser(Granite20bFCParser)
-register_parser(InternLM2Parser)
+register_parser(InternLM2Parser, names=("internlm",))
 register_parser(XLAMParser)
 register_parser(ApertusParser)
-register_parser(CommandR7BParser)
+register_parser(CommandR7BParser, names=("cohere_command", "command_a"))
 register_parser(CommandRParser, names=("command_r_plus",))
 register_parser(FunctionaryV31Parser, names=("functionary_v3.1",))
 register_parser(FunctionaryV32Parser, names=("functionary_v3.2", "functionary"))
 register_parser(Gemma4Parser)
-register_parser(HarmonyParser, names=("gpt_oss", "gpt-oss"))
+register_parser(HarmonyParser, names=("gpt_oss", "gpt-oss", "openai"))
+register_parser(Olmo3Parser)
+register_parser(GranitePythonicParser)
+register_parser(FunctionGemmaParser)
+register_parser(Step3Parser)
+register_parser(LongCatParser)
+register_parser(GigaChat3Parser)
+register_parser(HunyuanV3Parser)
+register_parser(KimiK3Parser)

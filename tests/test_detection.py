@@ -59,6 +59,7 @@ LABEL_TO_PARSER = {
     "internlm2": "internlm2",
     "hunyuan": "hunyuan",
     "xlam": "xlam",
+    "functiongemma": "functiongemma",
     "none": "plain",
 }
 
@@ -254,3 +255,40 @@ def test_detect_parser_returns_new_instances_and_honours_default() -> None:
     assert detect_parser("{{ messages }} {{ tools }} nothing known", default=None) is None
     assert detect_parser(None).name == "hermes"  # type: ignore[union-attr]
     assert detect_parser("", default="llama3_json").name == "llama3_json"  # type: ignore[union-attr]
+
+
+# Families added for issue 20 whose templates are not among the fixtures: excerpts of the public
+# templates (GigaChat 3 and Kimi K3 from llama.cpp's models/templates), or, where no template was at
+# hand, the markup a template must render for past calls.
+EXCERPTS = {
+    "gigachat3": (
+        '{%- set add_tokens = namespace(role_sep="<|role_sep|>\\n", message_sep="<|message_sep|>\\n\\n") -%}'
+        "{{- render_role_message({'role': 'function call', 'content': content}) -}}"
+    ),
+    "kimi_k3": "{{- '<|open|>' + tag -}}{{- '<|sep|>' -}}{{- open_tag('argument', [('key', key)]) -}}",
+    "deepseek_v4": (
+        "{%- set dsml_token = '｜DSML｜' -%}{{- '<' + dsml_token + 'tool_calls>' -}}"  # noqa: RUF001
+        "{{- '<' + dsml_token + 'invoke name=\"' + name + '\">' -}}"
+    ),
+    "olmo3": "{{- '<function_calls>' + call + '</function_calls>' -}}",
+    "step3": "{{- '<｜tool_call_begin｜>function<｜tool_sep｜><steptml:invoke name=\"' + name + '\">' -}}",  # noqa: RUF001
+    "longcat": "{{- '<longcat_tool_call>' + call | tojson + '</longcat_tool_call>' -}}",
+    "hy_v3": "{{- '<tool_call>' + name + '<tool_sep>' -}}{{- '<arg_key>' + k + '</arg_key><arg_value>' -}}",
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXCERPTS))
+def test_detection_of_the_families_added_without_fixtures(name: str) -> None:
+    assert detect_format(EXCERPTS[name]) == name
+
+
+def test_kimi_k3_generation_prompt_starts_the_reply_in_thinking() -> None:
+    prompt = '<|open|>message role="assistant"<|sep|><|open|>think<|sep|>'
+    message = (
+        get_parser("kimi_k3")
+        .for_prompt(prompt)
+        .parse(
+            "Easy.<|close|>think<|sep|><|open|>response<|sep|>Hi!<|close|>response<|sep|><|close|>message<|sep|>"
+        )
+    )
+    assert (message.reasoning, message.text) == ("Easy.", "Hi!")

@@ -198,13 +198,20 @@ def test_hermes_wrong_call_structures_are_reported(body: str, fragment: str) -> 
     assert fragment in call.error
 
 
-def test_hermes_unclosed_call_at_end_of_output_is_malformed() -> None:
-    reply = 'Sure <tool_call>{"name": "get_time", "arguments": {"tz": "UTC"}}'
+def test_hermes_complete_call_whose_closing_tag_never_came_is_a_call() -> None:
+    message = get_parser("hermes").parse('Sure <tool_call>{"name": "get_time", "arguments": {"tz": "UTC"}}')
+    (call,) = message.tool_calls
+    assert (call.name, call.arguments, call.error) == ("get_time", {"tz": "UTC"}, None)
+    assert message.text == "Sure "
+
+
+def test_hermes_call_cut_off_mid_json_is_malformed() -> None:
+    reply = 'Sure <tool_call>{"name": "get_time", "arguments": {"tz": "UT'
     message = get_parser("hermes").parse(reply)
     (call,) = message.tool_calls
     assert call.name == "get_time"
     assert call.error is not None and "cut off" in call.error and "</tool_call>" in call.error
-    assert call.raw == '<tool_call>{"name": "get_time", "arguments": {"tz": "UTC"}}'
+    assert call.raw == '<tool_call>{"name": "get_time", "arguments": {"tz": "UT'
 
 
 def test_hermes_stop_marker_ends_the_reply() -> None:

@@ -53,7 +53,7 @@ CASES = {
     "hermes-text-after-call-and-malformed": Case(
         "hermes",
         'Sure!\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}\n</tool_call>\nOne moment.',
-        text="Sure!\nOne moment.",
+        text="Sure!\n\nOne moment.",
         malformed=["invalid JSON"],
     ),
     "hermes-2-pro-python-dict": Case(
@@ -114,7 +114,7 @@ CASES = {
         'To answer, I will call {"name": "get_weather", "parameters": {"city": "Paris"}} and then '
         '{"type": "function", "name": "get_time", "parameters": {}} — a config like {"debug": true} stays text.',
         calls=[WEATHER, ("get_time", {})],
-        text='To answer, I will call and then — a config like {"debug": true} stays text.',
+        text='To answer, I will call  and then  — a config like {"debug": true} stays text.',
     ),
     "llama3-name-object-without-parameters-is-text": Case(
         "llama3_json",
@@ -384,6 +384,74 @@ CASES = {
         '<|tool_call_start|>[get_weather(city="Paris")]<|tool_call_end|>Checking the weather.',
         calls=[WEATHER],
         text="Checking the weather.",
+    ),
+    # -- issue 20: gaps and leaks found by replaying vLLM's tests --------------------------------------
+    "dsml-string-false-that-is-not-json-stays-text": Case(
+        "deepseek_v32",
+        '<｜DSML｜function_calls><｜DSML｜invoke name="echo"><｜DSML｜parameter name="msg" string="false">hello'
+        '</｜DSML｜parameter><｜DSML｜parameter name="n" string="false">3</｜DSML｜parameter></｜DSML｜invoke>'
+        "</｜DSML｜function_calls>",
+        calls=[("echo", {"msg": "hello", "n": 3})],
+    ),
+    "granite-3.1-plain-tool-call-prefix": Case(
+        "granite",
+        'Sure.<tool_call>[{"name": "get_weather", "arguments": {"city": "Paris"}}]</tool_call>',
+        calls=[WEATHER],
+        text="Sure.",
+    ),
+    "cohere-citations-in-text-and-reasoning": Case(
+        "command_r7b",
+        "<|START_THINKING|>The docs say <co>it rains</co: 0:[1]> today.<|END_THINKING|><|START_RESPONSE|>"
+        "Bring <co>an umbrella</co: 0:[1,2],1:[3]>, and <code>x > 1</code>.<|END_RESPONSE|>",
+        text="Bring an umbrella, and <code>x > 1</code>.",
+        reasoning="The docs say it rains today.",
+    ),
+    "lfm2-echo-that-diverges-is-text": Case(
+        "lfm2",
+        '<|tool_call_start|>[get_weather(city="Paris")]<|tool_call_end|>[get_weather(city="Rome")] is what I ran.',
+        calls=[WEATHER],
+        text='[get_weather(city="Rome")] is what I ran.',
+    ),
+    "qwen3-coder-bare-function-then-stray-close": Case(
+        "qwen3_coder",
+        "On it.\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n</function>\n</tool_call>\nDone.",
+        calls=[WEATHER],
+        text="On it.\n\nDone.",
+    ),
+    "granite-pythonic-bare-calls-between-lines": Case(
+        "granite_pythonic",
+        'Checking.\nget_weather(city="Paris")\nprint(x) is not a call\n',
+        calls=[WEATHER],
+        text="Checking.\nprint(x) is not a call\n",
+    ),
+    "hermes-complete-call-without-closing-tag": Case(
+        "hermes",
+        '<think>ok</think><tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}',
+        calls=[WEATHER],
+        reasoning="ok",
+    ),
+    "kimi-k3-think-response-and-json-arguments": Case(
+        "kimi_k3",
+        "<|open|>think<|sep|>Weather, then time.<|close|>think<|sep|><|open|>response<|sep|>Checking.<|close|>response<|sep|>"
+        '<|open|>tools<|sep|><|open|>call tool="get_weather" index="1"<|sep|><|open|>argument key="city" '
+        'type="string"<|sep|>Paris<|close|>argument<|sep|><|close|>call<|sep|><|open|>call tool="search" index="2"'
+        '<|sep|><|open|>json type="object"<|sep|>' + NESTED_JSON + "<|close|>json<|sep|><|close|>call<|sep|>"
+        "<|close|>tools<|sep|><|close|>message<|sep|><|end_of_msg|>",
+        calls=[WEATHER, ("search", NESTED)],
+        text="Checking.",
+        reasoning="Weather, then time.",
+    ),
+    "hermes-tools-tag-in-prose-is-text": Case(
+        "qwen3",
+        'Your prompt lists them in a <tools> tag; <tools>{"name": "get_weather", "arguments": '
+        '{"city": "Paris"}}</tools> is how Qwen2.5-Coder calls one.',
+        calls=[WEATHER],
+        text="Your prompt lists them in a <tools> tag;  is how Qwen2.5-Coder calls one.",
+    ),
+    "xlam-fenced-code-that-is-not-a-call-is-text": Case(
+        "xlam",
+        'Example:\n```json\n{"debug": true}\n```\nand an unfinished one:\n```json\n{"a": 1',
+        text='Example:\n```json\n{"debug": true}\n```\nand an unfinished one:\n```json\n{"a": 1',
     ),
     "reasoning-only": Case(
         "reasoning",
