@@ -472,10 +472,13 @@ class Scheduler:
         return True
 
     def _busy(self) -> bool:
-        """Work that does not wait for anyone: prefill, decode, or admission with a free slot."""
-        return bool(self._prefilling or self._ready or self._cache.live) or (
-            bool(self._waiting) and self._free_slots() > 0
-        )
+        """Work that does not wait for anyone: prefill, decode, or a free slot for a waiting row or
+        for a paused row whose reader has made room (it may have done so while no slot was free)."""
+        if self._prefilling or self._ready or self._cache.live:
+            return True
+        if self._free_slots() <= 0:
+            return False
+        return bool(self._waiting) or any(row.channel.has_room() for row in self._paused)
 
     def _free_slots(self) -> int:
         return self.max_batch_size - len(self._prefilling) - len(self._ready) - self._cache.live

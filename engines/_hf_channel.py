@@ -68,6 +68,11 @@ class ThreadToLoopChannel(Generic[T]):
         except Exception:
             pass
 
+    def has_room(self) -> bool:
+        """An :meth:`offer` would not find the buffer full (or the channel is closed)."""
+        with self._cond:
+            return self._closed or len(self._items) < self._capacity
+
     @property
     def closed(self) -> bool:
         """The consumer went away (or the channel was closed by either side)."""

@@ -572,3 +572,40 @@ async def test_generation_kwargs_act_in_a_batch_as_in_generate(chat_model: Path)
             new = [t for t in out[0, ids.shape[1] :].tolist() if t not in engine.end_token_ids]
             assert got[i].message.text == engine.tokenizer.decode(new, skip_special_tokens=False)
             assert got[i].usage.completion_tokens == out.shape[1] - ids.shape[1] >= 12
+
+
+@pytest.mark.anyio
+async def test_a_paused_round_resumes_when_a_slot_frees_after_its_reader_caught_up(chat_model: Path) -> None:
+    engine = HuggingEngine(chat_model, max_batch_size=1, stream_buffer=2)
+    endless = {"suppress_tokens": sorted(engine.end_token_ids)}
+    a_paused = anyio.Event()
+    b_started = anyio.Event()
+    done: list[str] = []
+
+    async def slow_then_fast() -> None:
+        count = 0
+        async for _ in engine.stream(
+            _prompt(150), options=GenerationOptions(max_new_tokens=40, extra=endless)
+        ):
+            count += 1
+            if count == 1:
+                while engine.active_rounds < 2 or not b_started.is_set():  # noqa: ASYNC110
+                    await anyio.sleep(0.01)  # hold back: A pauses, B takes the only slot
+                a_paused.set()
+        done.append("a")  # read up while B held the slot; A must resume once B is done
+
+    async def other() -> None:
+        async for _ in engine.stream(
+            _prompt(151), options=GenerationOptions(max_new_tokens=60, extra=endless)
+        ):
+            b_started.set()
+        done.append("b")
+
+    async with engine:
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(slow_then_fast)
+                await anyio.sleep(0.2)
+                tg.start_soon(other)
+    assert sorted(done) == ["a", "b"]
+    assert engine.active_rounds == 0
