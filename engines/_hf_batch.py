@@ -64,6 +64,11 @@ ROOM = 256
 """Positions allocated ahead in the merged cache: one copy of the batch per 256 steps, not per step."""
 
 
+IDLE_EXIT = 10.0
+"""Seconds without any round after which the scheduler thread ends (a new one starts with the next
+round), so an engine that is dropped without ``close()`` does not keep a thread and its model alive."""
+
+
 class BatchCache:
     """The KV caches of the decoding rows, merged per layer into one left-padded batch of *slots*.
 
@@ -450,7 +455,10 @@ class Scheduler:
         """One scheduling round; ``False`` when the thread should end."""
         with self._cond:
             while not self._dirty and not self._busy():
-                self._cond.wait()
+                idle = not self._cond.wait(timeout=IDLE_EXIT)
+                if idle and self._unfinished == 0 and not self._closing:
+                    self._thread = None  # the next submit starts a new one
+                    return False
             self._dirty = False
             closing = self._closing
         if closing:

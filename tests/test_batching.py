@@ -609,3 +609,25 @@ async def test_a_paused_round_resumes_when_a_slot_frees_after_its_reader_caught_
                 tg.start_soon(other)
     assert sorted(done) == ["a", "b"]
     assert engine.active_rounds == 0
+
+
+@pytest.mark.anyio
+async def test_the_scheduler_thread_ends_when_idle_and_comes_back(
+    chat_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hermitcrab.engines._hf_batch as batch
+
+    monkeypatch.setattr(batch, "IDLE_EXIT", 0.05)
+    engine = HuggingEngine(chat_model)
+
+    def threads() -> int:
+        return sum(t.name == "hermitcrab-batch" and t.is_alive() for t in threading.enumerate())
+
+    before = threads()
+    async with engine:
+        first = await engine.generate(_prompt(160), options=GenerationOptions(max_new_tokens=5))
+        with anyio.fail_after(10):
+            while threads() > before:  # noqa: ASYNC110 (a thread ending is not an event)
+                await anyio.sleep(0.02)
+        again = await engine.generate(_prompt(160), options=GenerationOptions(max_new_tokens=5))
+    assert _signature(again) == _signature(first)
