@@ -275,6 +275,7 @@ class HuggingEngine(Engine):
             "max_string_length": max_string_length,
         }
         self._constraint: ToolCallConstraint | None = None
+        self._answer_constraint: ToolCallConstraint | bool | None = None  # False: xgrammar is missing
         if constrained:  # fail at construction: xgrammar missing, or no grammar for this format
             self._constraint = self._make_constraint()
 
@@ -348,18 +349,50 @@ class HuggingEngine(Engine):
 
     def constrain_options(self, tools: Sequence[ToolSchema], options: GenerationOptions) -> GenerationOptions:
         """``options`` with the grammar's logits processor added for one round (after any others),
-        when constraints are on (``constrained=True`` or ``options.extra["constrained"]``)."""
-        if "constrained" not in options.extra and not self.constrained:
+        when constraints are on (``constrained=True`` or ``options.extra["constrained"]``).
+
+        A round with ``options.output_schema`` (a conversation's ``output_type``) has its final answer
+        decoded under that JSON schema whenever xgrammar is installed, even with ``constrained``
+        off (the tool calls then stay free); ``extra={"constrained": False}`` turns that off too.
+        """
+        schema = options.output_schema
+        if "constrained" not in options.extra and not self.constrained and schema is None:
             return options
         extra = dict(options.extra)
         enabled = bool(extra.pop("constrained", self.constrained))
-        processor = self.constraint.logits_processor(tools, options.tool_choice) if enabled else None
+        if enabled:
+            processor = self.constraint.logits_processor(tools, options.tool_choice, output_schema=schema)
+        elif schema is not None and "constrained" not in options.extra:
+            answers = self._answers()
+            processor = answers and answers.logits_processor(tools, options.tool_choice, output_schema=schema)
+        else:
+            processor = None
         if processor is not None:
             from transformers import LogitsProcessorList
 
             others = extra.get("logits_processor", self.generation_kwargs.get("logits_processor")) or []
             extra["logits_processor"] = LogitsProcessorList([*others, processor])
         return replace(options, extra=extra)
+
+    def _answers(self) -> ToolCallConstraint | None:
+        """The grammar for structured answers alone (tool calls free), or ``None`` without xgrammar."""
+        if self._answer_constraint is None:
+            from hermitcrab.engines._constrained import ToolCallConstraint
+            from hermitcrab.errors import MissingDependencyError
+
+            config = self.model.config.get_text_config(decoder=True)
+            try:
+                self._answer_constraint = ToolCallConstraint(
+                    self.tokenizer,
+                    self.parser.name,
+                    vocab_size=getattr(config, "vocab_size", None),
+                    stop_token_ids=sorted(self._end_ids) or None,
+                    free_calls=True,
+                    **self._constraint_settings,
+                )
+            except MissingDependencyError:
+                self._answer_constraint = False
+        return self._answer_constraint or None
 
     # -- prompts and token counts -----------------------------------------------------------------
     def build_prompt(self, messages: Sequence[Message], tools: Sequence[ToolSchema] = ()) -> str:
