@@ -191,7 +191,7 @@ class ToolCallConstraint:
             raise ConfigurationError(f"max_string_length must be >= 1 or None, not {max_string_length}")
         if max_cached_grammars < 1:
             raise ConfigurationError(f"max_cached_grammars must be >= 1, not {max_cached_grammars}")
-        xgr = _import_xgrammar()
+        _import_xgrammar()  # fail now, with the pip command, when xgrammar is missing
         self.format = name
         self.max_whitespace = max_whitespace
         self.parallel_tool_calls = parallel_tool_calls
@@ -200,22 +200,34 @@ class ToolCallConstraint:
         self.tokenizer = tokenizer
         self.free_calls = free_calls
         self._builtin = _XGRAMMAR_FORMATS.get(name)
-        stops = sorted({int(t) for t in stop_token_ids}) if stop_token_ids else None
-        self._info = xgr.TokenizerInfo.from_huggingface(
-            tokenizer, vocab_size=vocab_size, stop_token_ids=stops
-        )
-        # Our own LRU cache below is bounded; xgrammar's compiler cache would be a second, unbounded one.
-        self._compiler = xgr.GrammarCompiler(self._info, max_threads=1, cache_enabled=False)
+        self._vocab_size = vocab_size
+        self._stops = sorted({int(t) for t in stop_token_ids}) if stop_token_ids else None
+        # Made on first use (in the generating thread: a large vocabulary takes a while, and an engine
+        # makes its constraint for structured answers while a round starts, on the event loop).
+        self._info: Any = None
+        self._compiler: Any = None
         self._has_think_token = _THINK_BEGIN in tokenizer.get_vocab()
         self._cache: OrderedDict[tuple[str, ...], Any] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._hits = 0
         self._misses = 0
 
     @property
     def vocab_size(self) -> int:
         """The width of the token masks (the model's vocabulary size)."""
-        return int(self._info.vocab_size)
+        return int(self._tokenizer_info().vocab_size)
+
+    def _tokenizer_info(self) -> Any:
+        """xgrammar's view of the tokenizer and the grammar compiler, made once."""
+        with self._lock:
+            if self._info is None:
+                xgr = _import_xgrammar()
+                self._info = xgr.TokenizerInfo.from_huggingface(
+                    self.tokenizer, vocab_size=self._vocab_size, stop_token_ids=self._stops
+                )
+                # Our own LRU cache is bounded; xgrammar's compiler cache would be a second, unbounded one.
+                self._compiler = xgr.GrammarCompiler(self._info, max_threads=1, cache_enabled=False)
+            return self._info
 
     def cache_info(self) -> dict[str, int]:
         """Grammar-cache counters: ``hits``, ``misses`` (compilations) and ``size``."""
@@ -271,6 +283,7 @@ class ToolCallConstraint:
                 self._hits += 1
                 return compiled
             tag = self.structural_tag(tools, tool_choice, reasoning=reasoning, output_schema=output_schema)
+            self._tokenizer_info()
             compiled = self._compiler.compile_structural_tag(tag)
             self._misses += 1
             self._cache[key] = compiled

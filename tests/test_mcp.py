@@ -7,6 +7,7 @@ the transport tests start it themselves as a stdio subprocess and as a streamabl
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import socket
 import subprocess
@@ -55,6 +56,12 @@ def _reset_calls() -> Iterator[None]:
 
 async def _results(conv: Conversation, text: str) -> list[ToolResultEvent]:
     return [e async for e in conv.stream(text) if isinstance(e, ToolResultEvent)]
+
+
+def test_the_installed_sdk_is_in_the_pinned_2_x_range() -> None:
+    """The adapter is written for mcp 2.x (MCPServer, streamable_http_client, snake_case results)."""
+    major, minor = (int(part) for part in importlib.metadata.version("mcp").split(".")[:2])
+    assert major == 2 and minor >= 3
 
 
 # -- tools from the server -------------------------------------------------------------------------
