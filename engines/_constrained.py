@@ -54,7 +54,17 @@ contain the call markers or end-of-turn markers (the parser would end the call t
 built-in families do not exclude their markers from strings. ``max_whitespace`` caps runs of
 whitespace inside arguments (a random or confused model otherwise pads JSON forever).
 
-User documentation: ``docs/constrained.md``; measurements: ``benchmarks/constrained.py``.
+**Structured answers.** With ``output_schema`` (a round with ``output_type``) the reply's final
+answer is also constrained: it is JSON valid against the schema. For the Hermes family the reply is
+then either tool calls or the JSON answer (``"auto"``), the answer alone (``"none"`` or no tools), or
+calls alone (``"required"``, a forced tool: the answer comes in a later generation). Other families
+get the answer grammar only where no call can be made (xgrammar's family grammars cannot be combined
+with it; gpt-oss harmony never, its answers are in channel markup). ``free_calls=True`` builds a
+constraint for the answer alone, with tool calls left free (an engine without ``constrained``): any
+parser format is accepted then, and Hermes calls are free text between their markers.
+
+User documentation: ``docs/constrained.md``, ``docs/structured.md``; measurements:
+``benchmarks/constrained.py``, ``benchmarks/structured.py``.
 """
 
 from __future__ import annotations
@@ -147,6 +157,8 @@ class ToolCallConstraint:
             ``maxLength`` (``None``: no limit). A small model stuck repeating itself inside a string
             otherwise runs into ``max_new_tokens`` with the call still open; with a limit the grammar
             closes the string and the call, so the call stays valid.
+        free_calls: Constrain only structured answers (``output_schema``), never the tool calls; any
+            ``format`` is accepted.
 
     Raises:
         MissingDependencyError: xgrammar is not installed.
@@ -164,9 +176,10 @@ class ToolCallConstraint:
         parallel_tool_calls: bool = True,
         max_cached_grammars: int = 32,
         max_string_length: int | None = None,
+        free_calls: bool = False,
     ) -> None:
         name = _key(format)
-        if name not in _HERMES_FORMATS and name not in _XGRAMMAR_FORMATS:
+        if not free_calls and name not in _HERMES_FORMATS and name not in _XGRAMMAR_FORMATS:
             raise ConfigurationError(
                 f"no tool-call grammar for the format {format!r}; constrained decoding supports "
                 f"{', '.join(constrained_formats())} (choose the engine's parser=..., or turn "
@@ -178,30 +191,43 @@ class ToolCallConstraint:
             raise ConfigurationError(f"max_string_length must be >= 1 or None, not {max_string_length}")
         if max_cached_grammars < 1:
             raise ConfigurationError(f"max_cached_grammars must be >= 1, not {max_cached_grammars}")
-        xgr = _import_xgrammar()
+        _import_xgrammar()  # fail now, with the pip command, when xgrammar is missing
         self.format = name
         self.max_whitespace = max_whitespace
         self.parallel_tool_calls = parallel_tool_calls
         self.max_cached_grammars = max_cached_grammars
         self.max_string_length = max_string_length
         self.tokenizer = tokenizer
+        self.free_calls = free_calls
         self._builtin = _XGRAMMAR_FORMATS.get(name)
-        stops = sorted({int(t) for t in stop_token_ids}) if stop_token_ids else None
-        self._info = xgr.TokenizerInfo.from_huggingface(
-            tokenizer, vocab_size=vocab_size, stop_token_ids=stops
-        )
-        # Our own LRU cache below is bounded; xgrammar's compiler cache would be a second, unbounded one.
-        self._compiler = xgr.GrammarCompiler(self._info, max_threads=1, cache_enabled=False)
+        self._vocab_size = vocab_size
+        self._stops = sorted({int(t) for t in stop_token_ids}) if stop_token_ids else None
+        # Made on first use (in the generating thread: a large vocabulary takes a while, and an engine
+        # makes its constraint for structured answers while a round starts, on the event loop).
+        self._info: Any = None
+        self._compiler: Any = None
         self._has_think_token = _THINK_BEGIN in tokenizer.get_vocab()
         self._cache: OrderedDict[tuple[str, ...], Any] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._hits = 0
         self._misses = 0
 
     @property
     def vocab_size(self) -> int:
         """The width of the token masks (the model's vocabulary size)."""
-        return int(self._info.vocab_size)
+        return int(self._tokenizer_info().vocab_size)
+
+    def _tokenizer_info(self) -> Any:
+        """xgrammar's view of the tokenizer and the grammar compiler, made once."""
+        with self._lock:
+            if self._info is None:
+                xgr = _import_xgrammar()
+                self._info = xgr.TokenizerInfo.from_huggingface(
+                    self.tokenizer, vocab_size=self._vocab_size, stop_token_ids=self._stops
+                )
+                # Our own LRU cache is bounded; xgrammar's compiler cache would be a second, unbounded one.
+                self._compiler = xgr.GrammarCompiler(self._info, max_threads=1, cache_enabled=False)
+            return self._info
 
     def cache_info(self) -> dict[str, int]:
         """Grammar-cache counters: ``hits``, ``misses`` (compilations) and ``size``."""
@@ -209,34 +235,55 @@ class ToolCallConstraint:
             return {"hits": self._hits, "misses": self._misses, "size": len(self._cache)}
 
     # -- public API -------------------------------------------------------------------------------
-    def logits_processor(self, tools: Sequence[ToolSchema], tool_choice: str | None = None) -> Any:
+    def logits_processor(
+        self,
+        tools: Sequence[ToolSchema],
+        tool_choice: str | None = None,
+        *,
+        output_schema: Mapping[str, Any] | None = None,
+    ) -> Any:
         """A fresh logits processor that constrains one generation, or ``None`` if nothing needs it.
 
-        ``None`` comes back for ``"auto"`` without tools. ``tool_choice`` is checked now (an unknown
-        tool name raises :class:`~hermitcrab.errors.ConfigurationError`); the grammar is compiled
-        (or taken from the cache) on the processor's first call, in the generating thread.
+        ``None`` comes back for ``"auto"`` without tools and without ``output_schema`` (and, with
+        ``free_calls``, whenever the answer cannot be constrained). ``tool_choice`` is checked now (an
+        unknown tool name raises :class:`~hermitcrab.errors.ConfigurationError`); the grammar is
+        compiled (or taken from the cache) on the processor's first call, in the generating thread.
         """
         choice, _ = _normalise_choice(tools, tool_choice)
-        if choice == "auto" and not tools:
+        if output_schema is not None and not self._answer_grammar(tools, choice):
+            output_schema = None
+        if output_schema is None and (self.free_calls or (choice == "auto" and not tools)):
             return None
-        return _processor_class()(self, tuple(tools), tool_choice)
+        return _processor_class()(self, tuple(tools), tool_choice, output_schema)
 
     def grammar(
-        self, tools: Sequence[ToolSchema], tool_choice: str | None = None, *, reasoning: str = "auto"
+        self,
+        tools: Sequence[ToolSchema],
+        tool_choice: str | None = None,
+        *,
+        reasoning: str = "auto",
+        output_schema: Mapping[str, Any] | None = None,
     ) -> Any:
         """The compiled grammar (``xgrammar.CompiledGrammar``) for these tools and choice, cached.
 
         ``reasoning`` is ``"auto"`` (a reasoning block may come first) or ``"enabled"`` (the prompt
-        already opened one: the reply starts inside it).
+        already opened one: the reply starts inside it). ``output_schema`` constrains the final answer
+        too (see the module documentation).
         """
-        key = (reasoning, str(tool_choice), json.dumps([dict(t) for t in tools], default=str))
+        key = (
+            reasoning,
+            str(tool_choice),
+            json.dumps([dict(t) for t in tools], default=str),
+            json.dumps(output_schema, default=str) if output_schema is not None else "",
+        )
         with self._lock:
             compiled = self._cache.get(key)
             if compiled is not None:
                 self._cache.move_to_end(key)
                 self._hits += 1
                 return compiled
-            tag = self.structural_tag(tools, tool_choice, reasoning=reasoning)
+            tag = self.structural_tag(tools, tool_choice, reasoning=reasoning, output_schema=output_schema)
+            self._tokenizer_info()
             compiled = self._compiler.compile_structural_tag(tag)
             self._misses += 1
             self._cache[key] = compiled
@@ -245,13 +292,25 @@ class ToolCallConstraint:
             return compiled
 
     def structural_tag(
-        self, tools: Sequence[ToolSchema], tool_choice: str | None = None, *, reasoning: str = "auto"
+        self,
+        tools: Sequence[ToolSchema],
+        tool_choice: str | None = None,
+        *,
+        reasoning: str = "auto",
+        output_schema: Mapping[str, Any] | None = None,
     ) -> Any:
         """The xgrammar ``StructuralTag`` describing a valid reply (not compiled, not cached)."""
         choice, forced = _normalise_choice(tools, tool_choice)
         functions = [_function(t, self.max_string_length) for t in tools]
         if forced is not None:
             functions = [f for f in functions if f["name"] == forced]
+        if output_schema is not None and self._answer_grammar(tools, choice):
+            return self._answer_tag(functions, choice, reasoning, output_schema)
+        if self.free_calls:
+            raise ConfigurationError(
+                "this constraint only constrains structured answers (free_calls=True), and this reply "
+                "cannot have one"
+            )
         if self._builtin is None:
             return self._hermes_tag(functions, choice, reasoning)
         return self._builtin_tag(functions, choice, forced, reasoning)
@@ -260,28 +319,12 @@ class ToolCallConstraint:
     def _hermes_tag(self, functions: list[dict[str, Any]], choice: str, reasoning: str) -> Any:
         from xgrammar.structural_tag import (
             AnyTextFormat,
-            JSONSchemaFormat,
-            OptionalFormat,
-            SequenceFormat,
             StructuralTag,
-            TagFormat,
             TagsWithSeparatorFormat,
             TriggeredTagsFormat,
         )
 
-        # Markup inside a JSON string would end the call for the parser (or the turn for the streamer).
-        excludes = [_HERMES_TRIGGER, _HERMES_CLOSE, *get_parser(self.format).stop_markers]
-
-        calls = [
-            TagFormat(
-                begin=f'{_HERMES_TRIGGER}\n{{"name": {json.dumps(f["name"])}, "arguments": ',
-                content=JSONSchemaFormat(
-                    json_schema=f["parameters"], max_whitespace_cnt=self.max_whitespace, excludes=excludes
-                ),
-                end=_HERMES_END,
-            )
-            for f in functions
-        ]
+        calls = self._hermes_calls(functions)
         if choice == "none":
             return StructuralTag(format=AnyTextFormat(excludes=[_HERMES_TRIGGER]))
         if choice == "auto":  # free text and reasoning; a call after each trigger
@@ -297,6 +340,35 @@ class ToolCallConstraint:
             at_least_one=True,
             stop_after_first=choice == "forced" or not self.parallel_tool_calls,
         )
+        return self._after_reasoning(body, reasoning)
+
+    def _hermes_calls(self, functions: list[dict[str, Any]]) -> list[Any]:
+        """One Hermes call tag per function (its arguments under its schema)."""
+        from xgrammar.structural_tag import JSONSchemaFormat, TagFormat
+
+        # Markup inside a JSON string would end the call for the parser (or the turn for the streamer).
+        excludes = [_HERMES_TRIGGER, _HERMES_CLOSE, *self._stop_markers()]
+        return [
+            TagFormat(
+                begin=f'{_HERMES_TRIGGER}\n{{"name": {json.dumps(f["name"])}, "arguments": ',
+                content=JSONSchemaFormat(
+                    json_schema=f["parameters"], max_whitespace_cnt=self.max_whitespace, excludes=excludes
+                ),
+                end=_HERMES_END,
+            )
+            for f in functions
+        ]
+
+    def _after_reasoning(self, body: Any, reasoning: str) -> Any:
+        """``body`` as the whole reply, after a reasoning block where the model may (or must) think."""
+        from xgrammar.structural_tag import (
+            AnyTextFormat,
+            OptionalFormat,
+            SequenceFormat,
+            StructuralTag,
+            TagFormat,
+        )
+
         think_end = [f"{_THINK_END}\n\n", f"{_THINK_END}\n", _THINK_END]
         thought = AnyTextFormat(excludes=[_THINK_END])
         if reasoning == "enabled":
@@ -306,6 +378,51 @@ class ToolCallConstraint:
         else:
             return StructuralTag(format=body)
         return StructuralTag(format=SequenceFormat(elements=[prefix, body]))
+
+    def _stop_markers(self) -> tuple[str, ...]:
+        try:
+            return tuple(get_parser(self.format).stop_markers)
+        except Exception:  # a format without a registered parser (free_calls)
+            return ()
+
+    # -- structured answers -------------------------------------------------------------------------
+    def _answer_grammar(self, tools: Sequence[ToolSchema], choice: str) -> bool:
+        """Whether the final answer of this reply can be put under a JSON-schema grammar."""
+        if self._builtin == "harmony" or choice in ("required", "forced"):
+            return False
+        return choice == "none" or not tools or self.format in _HERMES_FORMATS
+
+    def _answer_tag(
+        self, functions: list[dict[str, Any]], choice: str, reasoning: str, schema: Mapping[str, Any]
+    ) -> Any:
+        """The reply as a JSON answer valid against ``schema``, or (Hermes, ``"auto"``) tool calls."""
+        from xgrammar.structural_tag import (
+            AnyTextFormat,
+            JSONSchemaFormat,
+            OrFormat,
+            TagFormat,
+            TagsWithSeparatorFormat,
+        )
+
+        answer = JSONSchemaFormat(
+            json_schema=_length_safe(dict(schema)),
+            max_whitespace_cnt=self.max_whitespace,
+            excludes=list(self._stop_markers()),
+        )
+        if choice == "none" or not functions:
+            return self._after_reasoning(answer, reasoning)
+        if self.free_calls:  # a call is free text between the markers
+            calls: list[Any] = [
+                TagFormat(
+                    begin=_HERMES_TRIGGER, content=AnyTextFormat(excludes=[_HERMES_CLOSE]), end=_HERMES_CLOSE
+                )
+            ]
+        else:
+            calls = self._hermes_calls(functions)
+        tool_calls = TagsWithSeparatorFormat(
+            tags=calls, separator="\n", at_least_one=True, stop_after_first=not self.parallel_tool_calls
+        )
+        return self._after_reasoning(OrFormat(elements=[tool_calls, answer]), reasoning)
 
     def _builtin_tag(
         self, functions: list[dict[str, Any]], choice: str, forced: str | None, reasoning: str
@@ -446,11 +563,16 @@ def _processor_class() -> type:
         """
 
         def __init__(
-            self, constraint: ToolCallConstraint, tools: tuple[ToolSchema, ...], choice: Any
+            self,
+            constraint: ToolCallConstraint,
+            tools: tuple[ToolSchema, ...],
+            choice: Any,
+            output_schema: Mapping[str, Any] | None = None,
         ) -> None:
             self.constraint = constraint
             self.tools = tools
             self.tool_choice = choice
+            self.output_schema = output_schema
             self._matchers: list[Any] | None = None
             self._bitmask: Any = None
 
@@ -458,7 +580,9 @@ def _processor_class() -> type:
             matchers = self._matchers
             if matchers is None:  # the prompt: compile (or fetch) the grammar, start the matchers
                 reasoning = self.constraint._reasoning_state(input_ids[0].tolist())
-                grammar = self.constraint.grammar(self.tools, self.tool_choice, reasoning=reasoning)
+                grammar = self.constraint.grammar(
+                    self.tools, self.tool_choice, reasoning=reasoning, output_schema=self.output_schema
+                )
                 matchers = self._matchers = [xgr.GrammarMatcher(grammar) for _ in range(input_ids.shape[0])]
                 self._bitmask = xgr.allocate_token_bitmask(len(matchers), self.constraint.vocab_size)
             else:  # the token sampled last step

@@ -1,4 +1,5 @@
-"""Loading for the HuggingEngine: tokenizer, model (device, dtype, bitsandbytes), context size, end ids.
+"""Loading for the HuggingEngine: tokenizer, model (device, dtype, bitsandbytes, GGUF), context size,
+end ids.
 
 Every failure here becomes an error a user can act on: a missing package names its pip command, a
 missing folder or an unloadable model is a :class:`~hermitcrab.errors.ModelLoadError`, an impossible
@@ -10,12 +11,15 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from hermitcrab.errors import ConfigurationError, MissingDependencyError, ModelLoadError
 
 __all__ = (
+    "GGUF_EXTRA",
     "HF_EXTRA",
+    "check_gguf",
     "context_from_config",
     "empty_device_cache",
     "find_end_ids",
@@ -23,9 +27,12 @@ __all__ = (
     "load_model",
     "load_tokenizer",
     "require",
+    "split_gguf",
+    "with_gguf",
 )
 
 HF_EXTRA = "pip install 'hermitcrab[hf]'"
+GGUF_EXTRA = "pip install 'hermitcrab[gguf]'"
 
 END_OF_TURN_STRINGS = (
     "<|im_end|>",
@@ -47,6 +54,35 @@ def require(*modules: str, pip: str = HF_EXTRA) -> None:
     for module in modules:
         if importlib.util.find_spec(module) is None:
             raise MissingDependencyError(f"HuggingEngine needs {module!r}, which is not installed: {pip}")
+
+
+def split_gguf(model_id_or_path: str | Path, gguf_file: str | None) -> tuple[str | Path, str | None]:
+    """``(folder or Hub id, GGUF file name)``: a path to a ``.gguf`` file is split into its folder and
+    name; a named ``gguf_file`` missing from a local folder is a :class:`ModelLoadError` at once."""
+    path = Path(model_id_or_path).expanduser()
+    if gguf_file is None and str(model_id_or_path).endswith(".gguf") and path.is_file():
+        return path.parent, path.name
+    if gguf_file is not None and path.is_dir() and not (path / gguf_file).is_file():
+        raise ModelLoadError(f"there is no GGUF file {gguf_file!r} in the folder {str(model_id_or_path)!r}")
+    return model_id_or_path, gguf_file
+
+
+def check_gguf(gguf_file: str, *, quantized: bool) -> None:
+    """Refuse what cannot work with a GGUF file before anything loads."""
+    if quantized:
+        raise ConfigurationError(
+            f"bitsandbytes quantization cannot be combined with a GGUF file ({gguf_file!r}): transformers "
+            "dequantizes GGUF weights at load time. Drop load_in_4bit/load_in_8bit/quantization_config, or "
+            "serve the GGUF file quantized with llama.cpp's llama-server and use OpenAIEngine (docs/gguf.md)"
+        )
+    require("gguf", pip=GGUF_EXTRA)
+
+
+def with_gguf(kwargs: dict[str, Any], gguf_file: str | None) -> dict[str, Any]:
+    """``kwargs`` for ``from_pretrained`` with ``gguf_file`` added (when there is one)."""
+    if gguf_file is not None:
+        kwargs.setdefault("gguf_file", gguf_file)
+    return kwargs
 
 
 def load_tokenizer(model_id: str, kwargs: dict[str, Any]) -> Any:

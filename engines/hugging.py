@@ -114,6 +114,13 @@ class HuggingEngine(Engine):
             GPU that supports it, else fp16 on GPU, fp32 on CPU).
         load_in_8bit: Quantize to 8-bit with bitsandbytes (LLM.int8) at load time.
         quantization_config: A ready ``transformers`` quantization config (excludes the two flags).
+        gguf_file: Load a GGUF file (``"model-q8_0.gguf"``) from ``model_id_or_path`` (a folder or a
+            Hub id) through transformers' GGUF loading (the ``gguf`` package, ``hermitcrab[gguf]``);
+            the tokenizer and chat template come from the file. A path to a ``.gguf`` file as
+            ``model_id_or_path`` works too. transformers *dequantizes* the weights: memory is that of
+            the unquantized model (in ``dtype``), and bitsandbytes cannot be combined with it. For
+            quantized GGUF at run time, serve the file with llama.cpp's ``llama-server`` and use
+            :class:`~hermitcrab.engines.OpenAIEngine` (``docs/gguf.md``).
         model_load_kwargs: Passed to ``AutoModelForCausalLM.from_pretrained``; they win over the
             conveniences above (``dtype``, ``device_map``, ``quantization_config``...).
         tokenizer_kwargs: Passed to ``AutoTokenizer.from_pretrained``.
@@ -166,6 +173,7 @@ class HuggingEngine(Engine):
         load_in_4bit: bool = False,
         load_in_8bit: bool = False,
         quantization_config: Any = None,
+        gguf_file: str | None = None,
         model_load_kwargs: Mapping[str, Any] | None = None,
         tokenizer_kwargs: Mapping[str, Any] | None = None,
         generation_kwargs: Mapping[str, Any] | None = None,
@@ -204,8 +212,14 @@ class HuggingEngine(Engine):
         _hf_load.require("torch", "transformers")
         if load_in_4bit or load_in_8bit:
             _hf_load.require("bitsandbytes", pip="pip install bitsandbytes")
+        model_id_or_path, gguf_file = _hf_load.split_gguf(model_id_or_path, gguf_file)
+        if gguf_file is not None:
+            quantized = load_in_4bit or load_in_8bit or quantization_config is not None
+            _hf_load.check_gguf(gguf_file, quantized=quantized)
 
         self.model_id = str(model_id_or_path)
+        self.gguf_file = gguf_file
+        """The GGUF file the weights, tokenizer and chat template were loaded from, if any."""
         looks_like_path = isinstance(model_id_or_path, Path) or self.model_id.startswith(("/", ".", "~"))
         if looks_like_path and not Path(self.model_id).expanduser().is_dir():
             raise ModelLoadError(
@@ -219,7 +233,9 @@ class HuggingEngine(Engine):
         self._stream_buffer = stream_buffer
         self._anchor_cache: dict[str, str] = {}
 
-        self.tokenizer: Any = _hf_load.load_tokenizer(self.model_id, dict(tokenizer_kwargs or {}))
+        self.tokenizer: Any = _hf_load.load_tokenizer(
+            self.model_id, _hf_load.with_gguf(dict(tokenizer_kwargs or {}), gguf_file)
+        )
         if chat_template is not None:
             self.tokenizer.chat_template = chat_template
         self.prompt_pipeline = prompt_pipeline
@@ -240,7 +256,7 @@ class HuggingEngine(Engine):
             load_in_4bit=load_in_4bit,
             load_in_8bit=load_in_8bit,
             quantization_config=quantization_config,
-            model_load_kwargs=dict(model_load_kwargs or {}),
+            model_load_kwargs=_hf_load.with_gguf(dict(model_load_kwargs or {}), gguf_file),
         )
         self.max_context_size = max_context_size or _hf_load.context_from_config(
             self.model, self.tokenizer, self.model_id
@@ -259,6 +275,7 @@ class HuggingEngine(Engine):
             "max_string_length": max_string_length,
         }
         self._constraint: ToolCallConstraint | None = None
+        self._answer_constraint: ToolCallConstraint | bool | None = None  # False: xgrammar is missing
         if constrained:  # fail at construction: xgrammar missing, or no grammar for this format
             self._constraint = self._make_constraint()
 
@@ -332,18 +349,50 @@ class HuggingEngine(Engine):
 
     def constrain_options(self, tools: Sequence[ToolSchema], options: GenerationOptions) -> GenerationOptions:
         """``options`` with the grammar's logits processor added for one round (after any others),
-        when constraints are on (``constrained=True`` or ``options.extra["constrained"]``)."""
-        if "constrained" not in options.extra and not self.constrained:
+        when constraints are on (``constrained=True`` or ``options.extra["constrained"]``).
+
+        A round with ``options.output_schema`` (a conversation's ``output_type``) has its final answer
+        decoded under that JSON schema whenever xgrammar is installed, even with ``constrained``
+        off (the tool calls then stay free); ``extra={"constrained": False}`` turns that off too.
+        """
+        schema = options.output_schema
+        if "constrained" not in options.extra and not self.constrained and schema is None:
             return options
         extra = dict(options.extra)
         enabled = bool(extra.pop("constrained", self.constrained))
-        processor = self.constraint.logits_processor(tools, options.tool_choice) if enabled else None
+        if enabled:
+            processor = self.constraint.logits_processor(tools, options.tool_choice, output_schema=schema)
+        elif schema is not None and "constrained" not in options.extra:
+            answers = self._answers()
+            processor = answers and answers.logits_processor(tools, options.tool_choice, output_schema=schema)
+        else:
+            processor = None
         if processor is not None:
             from transformers import LogitsProcessorList
 
             others = extra.get("logits_processor", self.generation_kwargs.get("logits_processor")) or []
             extra["logits_processor"] = LogitsProcessorList([*others, processor])
         return replace(options, extra=extra)
+
+    def _answers(self) -> ToolCallConstraint | None:
+        """The grammar for structured answers alone (tool calls free), or ``None`` without xgrammar."""
+        if self._answer_constraint is None:
+            from hermitcrab.engines._constrained import ToolCallConstraint
+            from hermitcrab.errors import MissingDependencyError
+
+            config = self.model.config.get_text_config(decoder=True)
+            try:
+                self._answer_constraint = ToolCallConstraint(
+                    self.tokenizer,
+                    self.parser.name,
+                    vocab_size=getattr(config, "vocab_size", None),
+                    stop_token_ids=sorted(self._end_ids) or None,
+                    free_calls=True,
+                    **self._constraint_settings,
+                )
+            except MissingDependencyError:
+                self._answer_constraint = False
+        return self._answer_constraint or None
 
     # -- prompts and token counts -----------------------------------------------------------------
     def build_prompt(self, messages: Sequence[Message], tools: Sequence[ToolSchema] = ()) -> str:
@@ -755,7 +804,8 @@ class HuggingEngine(Engine):
         return self
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.model_id!r}, max_context_size={self.max_context_size})"
+        gguf = f", gguf_file={self.gguf_file!r}" if self.gguf_file is not None else ""
+        return f"{type(self).__name__}({self.model_id!r}{gguf}, max_context_size={self.max_context_size})"
 
 
 # -- helpers ---------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
@@ -159,6 +159,7 @@ class OpenAIEngine(Engine):
         bytes_per_token: float = 3.0,
         headers: Mapping[str, str] | None = None,
         client: httpx.AsyncClient | None = None,
+        structured_output: Literal["json_schema", "json_object", "off"] = "json_schema",
     ) -> None:
         """Configure the engine; nothing is sent until the first :meth:`stream`.
 
@@ -167,6 +168,12 @@ class OpenAIEngine(Engine):
         ``max_connections`` bounds concurrent requests (one connection per streaming reply; more wait
         for a free one). ``client`` lets you share your own ``httpx.AsyncClient`` (it is not closed by
         :meth:`close`, and ``max_connections`` does not apply to it).
+
+        ``structured_output`` says how a round's ``output_type`` reaches the server: ``"json_schema"``
+        sends ``response_format`` with the JSON schema (OpenAI, vLLM, SGLang, llama-server, TGI's
+        grammar); ``"json_object"`` only asks for JSON (servers with a JSON mode but no schemas);
+        ``"off"`` sends nothing (servers that reject ``response_format``). In every case the
+        conversation shows the schema to the model and validates the answer, retrying with the errors.
         """
         httpx = _import_httpx()
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
@@ -187,6 +194,11 @@ class OpenAIEngine(Engine):
             raise ConfigurationError(f"max_connections must be positive, not {max_connections}")
         if bytes_per_token <= 0:
             raise ConfigurationError(f"bytes_per_token must be positive, not {bytes_per_token}")
+        if structured_output not in ("json_schema", "json_object", "off"):
+            raise ConfigurationError(
+                f"structured_output must be 'json_schema', 'json_object' or 'off', not {structured_output!r}"
+            )
+        self.structured_output = structured_output
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.max_context_size = max_context_size
@@ -362,6 +374,11 @@ class OpenAIEngine(Engine):
                 body["tool_choice"] = options.tool_choice
             elif options.tool_choice:
                 body["tool_choice"] = {"type": "function", "function": {"name": options.tool_choice}}
+        if options.output_schema is not None and self.structured_output == "json_schema":
+            schema = {"name": "output", "schema": dict(options.output_schema)}
+            body["response_format"] = {"type": "json_schema", "json_schema": schema}
+        elif options.output_schema is not None and self.structured_output == "json_object":
+            body["response_format"] = {"type": "json_object"}
         body.update(options.extra)
         return body
 

@@ -20,7 +20,7 @@ from hermitcrab.messages import *  # noqa: F403
 from hermitcrab.messages import __all__ as _messages_all
 from hermitcrab.prompting import PromptPipeline
 from hermitcrab.runtime import Conversation, RoundStream
-from hermitcrab.tools import Tool, tool
+from hermitcrab.tools import MCPTools, Tool, tool
 
 if TYPE_CHECKING:
     from hermitcrab.engines import HuggingEngine, OpenAIEngine
@@ -33,6 +33,7 @@ __all__ = (
     "Fail",
     "Hang",
     "HuggingEngine",
+    "MCPTools",
     "OpenAIEngine",
     "PromptPipeline",
     "RoundStream",

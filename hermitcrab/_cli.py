@@ -5,6 +5,7 @@
     hermitcrab chat                                   # the shipped demo model, no tools
     hermitcrab chat --tools examples/weather_bot.py:TOOLS
     hermitcrab chat --model Qwen/Qwen2.5-0.5B-Instruct --load-in-4bit --tools mypkg.tools:TOOLS
+    hermitcrab chat --mcp "python examples/mcp_weather_server.py"   # an MCP server's tools
 
 The reply streams as it is generated; tool calls and their results are shown apart from the text
 (with colours when ``rich`` is installed and stdout is a terminal, plain text otherwise). Ctrl-C
@@ -22,10 +23,12 @@ import importlib.resources
 import importlib.util
 import json
 import os
+import shlex
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -110,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="MODULE:ATTR",
         help="tools the model may call: module:attr or file.py:attr (a tool or a list); repeatable",
+    )
+    chat.add_argument(
+        "--mcp",
+        action="append",
+        default=[],
+        metavar="COMMAND",
+        help='an MCP server to start over stdio whose tools the model may call, e.g. "python server.py" '
+        "(needs hermitcrab[mcp]); repeatable",
     )
     chat.add_argument("--max-new-tokens", type=int, default=None, help="tokens per reply (default: engine's)")
     chat.add_argument("--plain", action="store_true", help="plain text output, even on a terminal")
@@ -210,12 +221,33 @@ async def _chat(args: argparse.Namespace) -> int:
     engine = _load_engine(args, out)
     async with (
         engine,
+        _mcp_servers(args.mcp, tools, out) as tools,
         Conversation(engine, system=args.system, tools=tools, max_new_tokens=args.max_new_tokens) as conv,
     ):
         names = ", ".join(t.name for t in conv.tools) or "none"
         out.notice(f"Tools: {names}. Ctrl-C cancels a reply, Ctrl-D or /exit quits, /reset clears history.\n")
         with anyio.open_signal_receiver(signal.SIGINT) as signals:
             return await _repl(conv, out, signals)
+
+
+@asynccontextmanager
+async def _mcp_servers(commands: Sequence[str], tools: list[Any], out: _Output) -> AsyncIterator[list[Any]]:
+    """``tools`` plus the tools of an MCP server started for each ``--mcp`` command line."""
+    from hermitcrab import MCPTools
+    from hermitcrab.errors import ConfigurationError
+
+    async with AsyncExitStack() as servers:
+        found = list(tools)
+        for command in commands:
+            words = shlex.split(command)
+            if not words:
+                raise ConfigurationError(
+                    "--mcp takes a command line that starts a server, e.g. 'python server.py'"
+                )
+            server = await servers.enter_async_context(MCPTools.stdio(words[0], words[1:]))
+            out.notice(f"MCP server {command!r}: {', '.join(t.name for t in server) or 'no tools'}.\n")
+            found.extend(server)
+        yield found
 
 
 async def _repl(conv: Any, out: _Output, signals: Any) -> int:

@@ -11,6 +11,8 @@ The hierarchy::
     ├── PromptTooLongError                   even the newest turn does not fit the token budget
     ├── ToolRoundsExceededError              the model kept calling tools past ``max_tool_rounds``
     ├── ToolExecutionError                   a tool raised and the policy says re-raise
+    ├── MCPServerError                       an MCP server could not be reached, or a call to it failed
+    ├── OutputValidationError                the final answer never matched ``output_type``
     ├── EngineError                          the engine failed to generate (wraps the cause)
     │   ├── ModelLoadError                    a model or tokenizer could not be loaded
     │   └── ServerError                       a serving engine answered with an error
@@ -23,13 +25,17 @@ raised) are not exceptions: the conversation turns them into tool-result message
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = (
     "ConfigurationError",
     "ConversationClosedError",
     "EngineError",
     "HermitcrabError",
+    "MCPServerError",
     "MissingDependencyError",
     "ModelLoadError",
+    "OutputValidationError",
     "PromptTooLongError",
     "ReentrantCallError",
     "SaveFileError",
@@ -88,6 +94,28 @@ class ToolExecutionError(HermitcrabError):
     def __init__(self, message: str, *, tool_name: str) -> None:
         super().__init__(message)
         self.tool_name = tool_name
+
+
+class MCPServerError(HermitcrabError):
+    """An MCP server could not be started or reached, or one call to it failed (an error result, a
+    timeout, a crash or a closed connection).
+
+    Raised when ``MCPTools`` connect; inside a tool call it is what the model reads as the error
+    result (with ``tool_errors="raise"`` it is the ``__cause__`` of :class:`ToolExecutionError`).
+    """
+
+
+class OutputValidationError(HermitcrabError):
+    """The model's final answer did not validate against the round's ``output_type``, even after
+    ``max_output_retries`` corrections; the round was rolled back.
+
+    ``text`` is the last answer, ``errors`` pydantic's errors for it (``loc``, ``msg``, ``type``).
+    """
+
+    def __init__(self, message: str, *, text: str, errors: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.text = text
+        self.errors = errors
 
 
 class EngineError(HermitcrabError):

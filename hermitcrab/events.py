@@ -95,6 +95,9 @@ class GenerationOptions:
     (such as a KV cache). Engines must work without it."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Engine-specific options, passed through untouched."""
+    output_schema: Mapping[str, Any] | None = None
+    """The JSON schema that the reply's final answer must match (a round with ``output_type``).
+    Engines that can enforce it do (a grammar, a ``response_format``); tool calls stay allowed."""
 
 
 @dataclass(frozen=True, slots=True)

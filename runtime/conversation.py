@@ -20,7 +20,7 @@ from contextlib import aclosing, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, overload
 
 import anyio
 import pydantic
@@ -30,6 +30,7 @@ from hermitcrab.errors import (
     ConfigurationError,
     ConversationClosedError,
     EngineError,
+    OutputValidationError,
     ReentrantCallError,
     SaveFileError,
     SaveFileVersionError,
@@ -46,10 +47,13 @@ from hermitcrab.events import (
 )
 from hermitcrab.messages import Message
 from hermitcrab.runtime._dispatch import DispatchPolicy, run_tool_calls
+from hermitcrab.runtime._output import OutputSpec
 from hermitcrab.runtime._trim import Trimmer
 from hermitcrab.tools import Tool, as_tool
 
 __all__ = ("Conversation", "RoundStream")
+
+T = TypeVar("T")
 
 SAVE_FORMAT = "hermitcrab.conversation"
 SAVE_VERSION = 1
@@ -81,6 +85,8 @@ class Conversation:
         max_tool_result_tokens: Longer tool results are truncated, with a marker, to this many tokens.
             Defaults to a quarter of the prompt budget.
         parallel_tool_calls: Run the calls of one reply concurrently (default) or one after another.
+        max_output_retries: With ``output_type``: how many times an answer that does not validate goes
+            back to the model with the errors before :class:`~hermitcrab.errors.OutputValidationError`.
     """
 
     def __init__(
@@ -97,11 +103,18 @@ class Conversation:
         tool_errors: Literal["feedback", "raise"] = "feedback",
         max_tool_result_tokens: int | None = None,
         parallel_tool_calls: bool = True,
+        max_output_retries: int = 2,
     ) -> None:
         if not isinstance(engine, Engine):
             raise ConfigurationError(f"engine must be a hermitcrab Engine, not {type(engine).__name__}")
         if max_tool_rounds < 0:
             raise ConfigurationError(f"max_tool_rounds must be 0 or more, not {max_tool_rounds}")
+        if (
+            isinstance(max_output_retries, bool)
+            or not isinstance(max_output_retries, int)
+            or max_output_retries < 0
+        ):
+            raise ConfigurationError(f"max_output_retries must be an int >= 0, not {max_output_retries!r}")
         if tool_errors not in ("feedback", "raise"):
             raise ConfigurationError(f"tool_errors must be 'feedback' or 'raise', not {tool_errors!r}")
         context = engine.max_context_size
@@ -145,6 +158,10 @@ class Conversation:
         """Token usage of every round so far, added up."""
         self.last_usage = Usage()
         """Token usage of the most recent successful round."""
+        self.max_output_retries = max_output_retries
+        self.last_output: Any = None
+        """The parsed answer of the most recent successful round with ``output_type`` (``None`` after a
+        round without one)."""
 
     # -- read-only state ------------------------------------------------------------------------
     @property
@@ -175,22 +192,44 @@ class Conversation:
         return self._trimmer.select(fixed, history, self._tool_schemas, self.budget)
 
     # -- rounds ---------------------------------------------------------------------------------
-    async def send(self, message: str | Message, *, tool_choice: str | None = None) -> Message:
+    @overload
+    async def send(self, message: str | Message, *, tool_choice: str | None = None) -> Message: ...
+
+    @overload
+    async def send(
+        self, message: str | Message, *, tool_choice: str | None = None, output_type: type[T]
+    ) -> T: ...
+
+    @overload
+    async def send(
+        self, message: str | Message, *, tool_choice: str | None = None, output_type: Any
+    ) -> Any: ...
+
+    async def send(
+        self, message: str | Message, *, tool_choice: str | None = None, output_type: Any = None
+    ) -> Any:
         """Run one full round for ``message`` and return the model's final answer.
 
         ``tool_choice`` (``"auto"``, ``"none"``, ``"required"`` or a tool's name) applies to the round's
         first generation, as in OpenAI-style APIs; later generations of the round use ``"auto"`` so the
         model can answer with the results. Engines that cannot honour it ignore it.
+
+        With ``output_type`` (a pydantic model, a TypedDict, ``list[int]``, a ``Literal``...) the
+        answer is JSON for that type and ``send`` returns it parsed, an instance of ``output_type``
+        (see :meth:`stream`); the model may call tools first.
         """
         final: Message | None = None
-        async with aclosing(self.stream(message, tool_choice=tool_choice)) as events:
+        round_events = self.stream(message, tool_choice=tool_choice, output_type=output_type)
+        async with aclosing(round_events) as events:
             async for event in events:
                 if isinstance(event, MessageEvent):
                     final = event.message
         assert final is not None  # a round that ends well always ends with the final message
-        return final
+        return final if output_type is None else round_events.output
 
-    def stream(self, message: str | Message, *, tool_choice: str | None = None) -> RoundStream:
+    def stream(
+        self, message: str | Message, *, tool_choice: str | None = None, output_type: Any = None
+    ) -> RoundStream:
         """Run one round for ``message``, yielding its events as they happen.
 
         Yields text and reasoning deltas, each tool call once parsed, a :class:`ToolResultEvent` per
@@ -200,6 +239,14 @@ class Conversation:
         the history unchanged. Use it directly with ``async for``, or as
         ``async with conv.stream(...) as events:`` to close the round deterministically when the block
         ends (trio warns about async iterators left for the garbage collector to close).
+
+        With ``output_type`` the model is shown the type's JSON schema (:meth:`output_instruction`)
+        and the engine constrains the answer to it where it can (a grammar on the HuggingEngine with
+        xgrammar, ``response_format`` on the OpenAIEngine); the final ``MessageEvent`` holds the JSON
+        text and the parsed value is ``conv.last_output`` (and the stream's ``output``). An answer
+        that does not validate goes back to the model with the errors (those messages join the
+        history too), up to ``max_output_retries`` times; then the round fails with
+        :class:`~hermitcrab.errors.OutputValidationError` and the history is left as it was.
         """
         user = self._user_message(message)
         if tool_choice is not None and tool_choice not in ("auto", "none", "required", *self._tools):
@@ -209,13 +256,14 @@ class Conversation:
             )
         if tool_choice == "required" and not self._tools:
             raise ConfigurationError("tool_choice='required' needs at least one tool")
+        output = OutputSpec(output_type) if output_type is not None else None
         handle = _RoundHandle()
-        round_events = RoundStream(self._round(user, handle, tool_choice))
+        round_events = RoundStream(self._round(user, handle, tool_choice, output), handle)
         handle.events = weakref.ref(round_events)
         return round_events
 
     async def _round(
-        self, user: Message, handle: _RoundHandle, tool_choice: str | None
+        self, user: Message, handle: _RoundHandle, tool_choice: str | None, output: OutputSpec | None = None
     ) -> AsyncGenerator[Event, None]:
         self._check_reentrant()
         async with self._lock:
@@ -225,6 +273,9 @@ class Conversation:
                 if self._closed:
                     raise ConversationClosedError("this conversation has been closed")
                 staged: list[Message] = [user]
+                if output is not None:  # the schema rides on the round's first message, in prompts only
+                    staged[0] = output.instruct(user, self.output_instruction(output.schema))
+                    corrections = 0
                 usage = Usage()
                 yield MessageEvent(user)
                 generations = 0
@@ -232,6 +283,8 @@ class Conversation:
                     completion: Completion | None = None
                     prompt = self.prompt(staged)
                     options = self._options
+                    if output is not None:
+                        options = replace(options, output_schema=output.schema)
                     if tool_choice is not None:
                         first = generations == 0
                         options = replace(options, tool_choice=tool_choice if first else "auto")
@@ -249,8 +302,28 @@ class Conversation:
                     reply = completion.message
                     staged.append(reply)
                     calls = reply.tool_calls
+                    if not calls and output is not None:
+                        value, problem = output.parse(reply.text)
+                        if problem is not None:
+                            if corrections >= self.max_output_retries:
+                                raise OutputValidationError(
+                                    f"the answer did not match output_type after {corrections + 1} "
+                                    f"tries; the round was rolled back. Last answer: {reply.text[:200]!r}; "
+                                    f"errors: {output.errors(problem)}",
+                                    text=reply.text,
+                                    errors=output.errors(problem),
+                                )
+                            corrections += 1
+                            correction = Message.user(output.correction(problem))
+                            staged.append(correction)
+                            yield MessageEvent(reply)
+                            yield MessageEvent(correction)
+                            continue
+                        handle.output = value
+                        staged[0] = user  # the history keeps the message as it was sent
                     if not calls:
                         self._commit(staged, usage)
+                        self.last_output = handle.output
                         yield MessageEvent(reply)
                         return
                     generations += 1
@@ -311,6 +384,16 @@ class Conversation:
         self._history.extend(staged)
         self.last_usage = usage
         self.usage = self.usage + usage
+
+    def output_instruction(self, schema: dict[str, Any]) -> str:
+        """The text added to a round's first message (in prompts only) when it has an ``output_type``.
+
+        Override it to word the request differently for your model.
+        """
+        return (
+            "Answer with JSON that matches this JSON schema, and nothing else (no other text, no code "
+            f"fence):\n{json.dumps(schema, ensure_ascii=False)}"
+        )
 
     # -- history management ---------------------------------------------------------------------
     def clear(self) -> None:
@@ -416,10 +499,16 @@ class RoundStream(AsyncIterator[Event]):
     """The events of one round (what :meth:`Conversation.stream` returns): an async iterator that is
     also an async context manager; ``aclose()`` cancels the round if it is still running."""
 
-    __slots__ = ("__weakref__", "_events")
+    __slots__ = ("__weakref__", "_events", "_handle")
 
-    def __init__(self, events: AsyncGenerator[Event, None]) -> None:
+    def __init__(self, events: AsyncGenerator[Event, None], handle: _RoundHandle | None = None) -> None:
         self._events = events
+        self._handle = handle
+
+    @property
+    def output(self) -> Any:
+        """The round's parsed answer (with ``output_type``) once it has ended well, else ``None``."""
+        return self._handle.output if self._handle is not None else None
 
     def __aiter__(self) -> RoundStream:
         return self
@@ -443,10 +532,11 @@ class RoundStream(AsyncIterator[Event]):
 class _RoundHandle:
     """Identifies a running round; ``events`` is a weak reference to its event generator."""
 
-    __slots__ = ("events",)
+    __slots__ = ("events", "output")
 
     def __init__(self) -> None:
         self.events: weakref.ref[RoundStream] | None = None
+        self.output: Any = None
 
 
 async def _engine_stream(

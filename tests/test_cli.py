@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import queue
@@ -105,6 +106,33 @@ def test_chat_streams_a_round_with_a_tool_call_and_exits_on_end_of_input() -> No
     answer = done.stdout.split(f"  ← {result}\n", 1)[1]
     assert answer.startswith("bot> ") and result.rstrip(".") in answer
     assert "\x1b[" not in done.stdout  # not a terminal: plain text, no colour codes
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mcp") is None, reason="needs hermitcrab[mcp]")
+def test_chat_with_mcp_calls_the_servers_tool() -> None:
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "hermitcrab", "chat",
+            "--mcp", f"{sys.executable} examples/mcp_weather_server.py",
+            "--system", weather_bot.SYSTEM,
+        ],
+        input="What's the weather in Oslo, in Fahrenheit?\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+        cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = weather_bot.get_weather("Oslo", "F")
+    assert "Tools: get_weather, convert_length." in done.stdout
+    assert '  → get_weather({"city": "Oslo", "unit": "F"})\n' in done.stdout
+    assert f"  ← {result}\n" in done.stdout
+
+
+def test_mcp_option_without_a_command_is_an_error_message(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _cli.main(["chat", "--mcp", " ", "--model", str(DEMO_MODEL)]) == 1
+    assert "--mcp takes a command line" in capsys.readouterr().err
 
 
 HANGING_TOOL = textwrap.dedent(

@@ -8,6 +8,7 @@ prompts are phrasings the model was trained on (held-out phrasings are measured 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -126,6 +127,11 @@ async def test_demo_model_answers_small_talk_without_calling_a_tool(engine: Hugg
     [
         ("weather_bot.py", ['[tool call] get_weather({"city": "Oslo", "unit": "F"})', "[tool result] "]),
         ("calculator_bot.py", ['[tool call] add({"a": 37, "b": 48})', "[tool result] 85"]),
+        pytest.param(
+            "mcp_bot.py",
+            ["(MCP tools: get_weather, convert_length)", '[tool call] get_weather({"city": "Oslo"'],
+            marks=pytest.mark.skipif(importlib.util.find_spec("mcp") is None, reason="needs hermitcrab[mcp]"),
+        ),
     ],
 )
 def test_bot_scripts_run_end_to_end_with_no_arguments(script: str, expected: list[str]) -> None:

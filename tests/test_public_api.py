@@ -30,7 +30,7 @@ def test_all_names_exist(name: str) -> None:
 def test_import_hermitcrab_does_not_import_torch_or_transformers() -> None:
     code = (
         "import sys, hermitcrab; "
-        "print(sorted(m for m in ('torch', 'transformers', 'httpx') if m in sys.modules))"
+        "print(sorted(m for m in ('torch', 'transformers', 'httpx', 'mcp') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

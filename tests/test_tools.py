@@ -207,6 +207,8 @@ def test_public_surface_is_pinned() -> None:
     import hermitcrab.tools as tools_module
 
     assert set(tools_module.__all__) == {
+        "MCPTool",
+        "MCPTools",
         "Tool",
         "as_tool",
         "format_validation_error",

@@ -15,11 +15,23 @@ execution settings the runtime honours (``timeout``, ``retries``, ``retry_on``):
             unit: Temperature unit.
         '''
 
+:class:`MCPTools` turns the tools of an MCP server into ``Tool`` objects (``hermitcrab[mcp]``).
+
 Validation is pydantic's lax mode with unknown keys rejected; :func:`format_validation_error` turns a
 failure into a message the model can act on, and :func:`result_to_text` turns return values into text.
 """
 
+from hermitcrab.tools._mcp import MCPTool, MCPTools
 from hermitcrab.tools._text import format_validation_error, result_to_text
 from hermitcrab.tools._tool import Tool, as_tool, tool, tools_of
 
-__all__ = ("Tool", "as_tool", "format_validation_error", "result_to_text", "tool", "tools_of")
+__all__ = (
+    "MCPTool",
+    "MCPTools",
+    "Tool",
+    "as_tool",
+    "format_validation_error",
+    "result_to_text",
+    "tool",
+    "tools_of",
+)
