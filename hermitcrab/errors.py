@@ -83,11 +83,17 @@ class ToolRoundsExceededError(HermitcrabError):
 
 
 class ToolExecutionError(HermitcrabError):
-    """A tool raised and the conversation's ``tool_errors`` policy is ``"raise"``; ``__cause__`` is it."""
+    """A tool raised and the conversation's ``tool_errors`` policy is ``"raise"``; ``__cause__`` is it.
 
-    def __init__(self, message: str, *, tool_name: str) -> None:
+    When several calls of one reply failed, the first in call order is raised (never an exception
+    group) and the others are on :attr:`others`.
+    """
+
+    def __init__(self, message: str, *, tool_name: str, others: tuple[ToolExecutionError, ...] = ()) -> None:
         super().__init__(message)
         self.tool_name = tool_name
+        self.others = others
+        """Errors of other calls of the same reply that failed too (in call order)."""
 
 
 class EngineError(HermitcrabError):
