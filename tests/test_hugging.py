@@ -3,6 +3,7 @@ streaming, stop conditions, cancellation, KV reuse, concurrency, errors, under a
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -628,9 +629,12 @@ async def test_close_during_a_round_stops_it(chat_model: Path) -> None:
     completions = []
 
     async def consume() -> None:
-        async for event in engine.stream(HISTORY, options=options):
-            if isinstance(event, Completion):
-                completions.append(event)
+        # Today the stream ends with a Completion; the required behaviour (test_hugging_reliability)
+        # is ConversationClosedError. Either way generation stops and the thread ends.
+        with contextlib.suppress(ConversationClosedError):
+            async for event in engine.stream(HISTORY, options=options):
+                if isinstance(event, Completion):
+                    completions.append(event)
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(consume)
@@ -638,5 +642,5 @@ async def test_close_during_a_round_stops_it(chat_model: Path) -> None:
             await anyio.sleep(0.005)
         await engine.close()
     assert counter.steps < 3000
-    assert completions[0].finish_reason == "stop"
+    assert all(c.finish_reason == "stop" for c in completions)
     assert not _generate_threads()
