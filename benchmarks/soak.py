@@ -13,7 +13,10 @@ loaded back and compared with what was saved.
 It prints RSS, threads and open files after the first epoch (the baseline, once everything is warm) and
 at the end, the round latency p50/p99 of successful rounds, the outcomes, and the histories checked.
 
-    python benchmarks/soak.py --minutes 10 [--conversations 16] [--rounds 5] [--backend asyncio]
+    python benchmarks/soak.py --minutes 10 [--conversations 16] [--rounds 5] [--context 1024] [--backend trio]
+
+Latency counts from the call to the final answer, so it includes waiting for the engine: one
+``generate`` at a time is shared by all the conversations.
 """
 
 from __future__ import annotations
@@ -133,7 +136,9 @@ class Soak:
             self.convs.append(self._conversation(i, script))
 
     def _engine(self) -> HuggingEngine:
-        return HuggingEngine(self.model, max_cached_sessions=self.args.conversations)
+        return HuggingEngine(
+            self.model, max_context_size=self.args.context, max_cached_sessions=self.args.conversations
+        )
 
     def _conversation(self, i: int, script: Script, path: Path | None = None) -> Conversation:
         kwargs: dict[str, Any] = {
@@ -240,15 +245,19 @@ async def main(args: argparse.Namespace) -> None:
         folder = Path(tmp)
         model = build_tiny_chat_model(folder / "model", hidden_size=args.hidden, num_layers=args.layers)
         soak = Soak(args, model)
-        await soak.epoch()  # warm-up: caches, thread pools, allocator
+        for _ in range(args.warmup):  # caches, thread pools, allocator; histories reach the budget
+            await soak.epoch()
         baseline = _resources()
         started = time.perf_counter()
-        epochs = 1
+        epochs = args.warmup
+        halfway: tuple[float, int, int] | None = None
         while time.perf_counter() - started < args.minutes * 60:
             await soak.epoch()
             epochs += 1
             if epochs % args.restart_every == 0:
                 await soak.restart(folder)
+            if halfway is None and time.perf_counter() - started >= args.minutes * 30:
+                halfway = _resources()
         with anyio.fail_after(10):
             while RUNNING_TOOL_THREADS:  # noqa: ASYNC110 (a counter kept by worker threads)
                 await anyio.sleep(0.01)
@@ -265,14 +274,16 @@ async def main(args: argparse.Namespace) -> None:
     rounds = sum(soak.outcomes.values())
     print(
         f"\nSoak: {args.conversations} conversations x {args.rounds} rounds per epoch, {epochs} epochs, "
-        f"{elapsed / 60:.1f} min, {soak.restarts} engine restarts, backend {args.backend}, "
-        f"tiny Qwen2 h{args.hidden} x{args.layers}, 1 torch thread\n"
+        f"{elapsed / 60:.1f} min after {args.warmup} warm-up epochs, {soak.restarts} engine restarts, "
+        f"backend {args.backend}, tiny Qwen2 h{args.hidden} x{args.layers}, context {args.context}, "
+        "1 torch thread\n"
     )
-    print("| measure | after warm-up | at the end | change |")
-    print("|---|---|---|---|")
-    print(f"| RSS (MiB) | {baseline[0]:.1f} | {end[0]:.1f} | {end[0] - baseline[0]:+.1f} |")
-    print(f"| threads | {baseline[1]} | {end[1]} | {end[1] - baseline[1]:+d} |")
-    print(f"| open files | {baseline[2]} | {end[2]} | {end[2] - baseline[2]:+d} |")
+    mid = halfway or end
+    print("| measure | after warm-up | halfway | at the end | change |")
+    print("|---|---|---|---|---|")
+    print(f"| RSS (MiB) | {baseline[0]:.1f} | {mid[0]:.1f} | {end[0]:.1f} | {end[0] - baseline[0]:+.1f} |")
+    print(f"| threads | {baseline[1]} | {mid[1]} | {end[1]} | {end[1] - baseline[1]:+d} |")
+    print(f"| open files | {baseline[2]} | {mid[2]} | {end[2]} | {end[2] - baseline[2]:+d} |")
     print()
     print("| rounds | successful p50 | successful p99 | histories checked | outcomes |")
     print("|---|---|---|---|---|")
@@ -291,6 +302,14 @@ if __name__ == "__main__":
     parser.add_argument("--conversations", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--restart-every", type=int, default=10, help="restart the engine every N epochs")
+    parser.add_argument("--warmup", type=int, default=3, help="epochs before the baseline is taken")
+    parser.add_argument(
+        "--context",
+        type=int,
+        default=1024,
+        help="context size: histories are trimmed to it, so the load "
+        "is steady after warm-up (a growing prompt would grow memory and latency by itself)",
+    )
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=15)
