@@ -22,6 +22,7 @@ Latency counts from the call to the final answer, so it includes waiting for the
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -127,6 +128,7 @@ class Soak:
         self.latencies: list[float] = []
         self.checked = 0
         self.restarts = 0
+        self.cleared = 0
         self.engine: HuggingEngine = self._engine()
         self.scripts: list[Script] = []
         self.convs: list[Conversation] = []
@@ -204,6 +206,15 @@ class Soak:
         async with anyio.create_task_group() as tg:
             for i in range(len(self.convs)):
                 tg.start_soon(run, i)
+        # A history is kept whole (only prompts are trimmed), so it grows memory by itself: clear long
+        # ones, to tell a leak from a growing history.
+        for conv in self.convs:
+            if len(conv.history) > self.args.keep_messages:
+                conv.clear()
+                self.cleared += 1
+
+    def messages(self) -> int:
+        return sum(len(conv.history) for conv in self.convs)
 
     async def restart(self, folder: Path) -> None:
         saved = []
@@ -235,8 +246,9 @@ def _open_files() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def _resources() -> tuple[float, int, int]:
-    return _rss_mib(), threading.active_count(), _open_files()
+def _resources(soak: Soak) -> tuple[float, int, int, int]:
+    gc.collect()
+    return _rss_mib(), threading.active_count(), _open_files(), soak.messages()
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -247,22 +259,22 @@ async def main(args: argparse.Namespace) -> None:
         soak = Soak(args, model)
         for _ in range(args.warmup):  # caches, thread pools, allocator; histories reach the budget
             await soak.epoch()
-        baseline = _resources()
+        baseline = _resources(soak)
         started = time.perf_counter()
         epochs = args.warmup
-        halfway: tuple[float, int, int] | None = None
+        halfway: tuple[float, int, int, int] | None = None
         while time.perf_counter() - started < args.minutes * 60:
             await soak.epoch()
             epochs += 1
             if epochs % args.restart_every == 0:
                 await soak.restart(folder)
             if halfway is None and time.perf_counter() - started >= args.minutes * 30:
-                halfway = _resources()
+                halfway = _resources(soak)
         with anyio.fail_after(10):
             while RUNNING_TOOL_THREADS:  # noqa: ASYNC110 (a counter kept by worker threads)
                 await anyio.sleep(0.01)
         await anyio.sleep(0.5)
-        end = _resources()
+        end = _resources(soak)
         elapsed = time.perf_counter() - started
         for conv in soak.convs:
             await conv.aclose()
@@ -275,6 +287,7 @@ async def main(args: argparse.Namespace) -> None:
     print(
         f"\nSoak: {args.conversations} conversations x {args.rounds} rounds per epoch, {epochs} epochs, "
         f"{elapsed / 60:.1f} min after {args.warmup} warm-up epochs, {soak.restarts} engine restarts, "
+        f"{soak.cleared} histories cleared at {args.keep_messages} messages, "
         f"backend {args.backend}, tiny Qwen2 h{args.hidden} x{args.layers}, context {args.context}, "
         "1 torch thread\n"
     )
@@ -284,6 +297,7 @@ async def main(args: argparse.Namespace) -> None:
     print(f"| RSS (MiB) | {baseline[0]:.1f} | {mid[0]:.1f} | {end[0]:.1f} | {end[0] - baseline[0]:+.1f} |")
     print(f"| threads | {baseline[1]} | {mid[1]} | {end[1]} | {end[1] - baseline[1]:+d} |")
     print(f"| open files | {baseline[2]} | {mid[2]} | {end[2]} | {end[2] - baseline[2]:+d} |")
+    print(f"| messages in histories | {baseline[3]} | {mid[3]} | {end[3]} | {end[3] - baseline[3]:+d} |")
     print()
     print("| rounds | successful p50 | successful p99 | histories checked | outcomes |")
     print("|---|---|---|---|---|")
@@ -309,6 +323,9 @@ if __name__ == "__main__":
         default=1024,
         help="context size: histories are trimmed to it, so the load "
         "is steady after warm-up (a growing prompt would grow memory and latency by itself)",
+    )
+    parser.add_argument(
+        "--keep-messages", type=int, default=120, help="clear a history longer than this after an epoch"
     )
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--layers", type=int, default=2)
