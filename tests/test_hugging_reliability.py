@@ -170,4 +170,3 @@ async def test_truncating_a_megabyte_result_keeps_the_loop_responsive(chat_model
     # measured alone was 8-20 ms (asyncio, trio); the bound leaves room for a shared, busy 2-core machine.
     assert max(lags) < 0.3, f"the event loop stalled for {max(lags) * 1000:.0f} ms"
     await engine.close()
-
