@@ -18,7 +18,13 @@ your own, subclass :class:`Engine` and implement three methods:
     raised as :class:`~hermitcrab.errors.EngineError` (``raise EngineError(...) from exc``).
 
 Optional overrides: ``count_tokens`` (used to truncate large tool results), ``release_session``
-(drop per-conversation state such as KV caches) and ``close``.
+(drop per-conversation state such as KV caches), ``close``, ``closed`` and ``default_max_new_tokens``.
+
+Closing: ``close()`` may be called while replies are streaming. A stream that close() interrupts must
+raise :class:`~hermitcrab.errors.ConversationClosedError` rather than end with a ``Completion`` (a
+cut-off reply is not a reply), and every later ``stream`` must raise it at once. Conversations also
+check ``closed`` after each reply, so an engine that ends the stream normally still has its round
+rolled back.
 
 Tool schemas reach engines as plain dicts in the OpenAI / chat-template shape
 ``{"type": "function", "function": {"name", "description", "parameters"}}``, so engines never
@@ -108,6 +114,30 @@ class Engine(ABC):
             self.message_len(Message(role="tool", content=text))
             - self.message_len(Message(role="tool", content="")),
         )
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` has been called. Conversations refuse to commit a reply generated
+        while the engine closed, and refuse new rounds after it.
+
+        The default reads the ``_closed`` attribute that the shipped engines set in ``close()``;
+        override it if your engine keeps that state elsewhere.
+        """
+        return bool(getattr(self, "_closed", False))
+
+    @property
+    def default_max_new_tokens(self) -> int | None:
+        """The engine's own limit on new tokens per reply, or ``None`` when it has none.
+
+        A conversation created without ``max_new_tokens`` reserves this many tokens for each reply and
+        leaves ``GenerationOptions.max_new_tokens`` unset, so the engine's setting applies. The default
+        reads ``max_new_tokens`` from a ``generation_kwargs`` mapping (as ``HuggingEngine`` has).
+        """
+        kwargs = getattr(self, "generation_kwargs", None)
+        value = kwargs.get("max_new_tokens") if isinstance(kwargs, Mapping) else None
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            return None
+        return value
 
     def release_session(self, session: Any) -> None:
         """Forget per-conversation state kept under ``session`` (see ``GenerationOptions.session``)."""

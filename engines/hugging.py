@@ -789,8 +789,7 @@ class HuggingEngine(Engine):
             self._sessions.clear()
             self._scheduler.model = None
             self.model = None
-            gc.collect()
-            await anyio.to_thread.run_sync(_hf_load.empty_device_cache)
+            await anyio.to_thread.run_sync(_free_memory)  # a full collection takes ~0.2 s
 
     def _closed_error(self) -> ConversationClosedError:
         return ConversationClosedError(f"this HuggingEngine ({self.model_id}) was closed")
@@ -809,6 +808,11 @@ class HuggingEngine(Engine):
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+def _free_memory() -> None:
+    gc.collect()
+    _hf_load.empty_device_cache()
+
+
 def _session_key(session: Any) -> Hashable | None:
     if session is None:
         return None

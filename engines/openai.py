@@ -390,11 +390,14 @@ class OpenAIEngine(Engine):
         options: GenerationOptions = GenerationOptions(),
     ) -> AsyncIterator[EngineEvent]:
         """Stream one assistant reply from the server: deltas, complete tool calls, one Completion."""
-        if self._closed:
-            raise ConversationClosedError("this OpenAIEngine has been closed; create a new one")
+        self._check_open()
         body = self.build_request(messages, tools, options)
         parser = self._parser_for(messages, tools)
-        opened = await self._open_with_retries(body, parser)
+        try:
+            opened = await self._open_with_retries(body, parser)
+        except Exception as exc:
+            self._check_open(during=exc)
+            raise
         events: list[EngineEvent] = []
         try:
             for event in opened.first:
@@ -404,6 +407,7 @@ class OpenAIEngine(Engine):
                 try:
                     batch = await self._next_events(opened)
                 except Exception as exc:
+                    self._check_open(during=exc)
                     raise self._broken_midway(exc, events) from exc
                 for event in batch:
                     events.append(event)
@@ -412,13 +416,27 @@ class OpenAIEngine(Engine):
                 _check_complete(opened)
                 tail = opened.assembler.finish()
             except Exception as exc:
+                self._check_open(during=exc)
                 raise self._broken_midway(exc, events) from exc
             for event in tail:
                 events.append(event)
                 yield event
         finally:
             await _close_response(opened.response, opened.lines)
+        self._check_open(during=True)  # close() cut the reply short: it is not a reply
         yield self._completion(messages, tools, events, opened.assembler)
+
+    def _check_open(self, *, during: BaseException | bool = False) -> None:
+        """Raise :class:`ConversationClosedError` if the engine was closed (before a request, or
+        ``during`` one: then from the error the closing caused, if any)."""
+        if not self._closed:
+            return
+        if not during:
+            raise ConversationClosedError("this OpenAIEngine has been closed; create a new one")
+        error = ConversationClosedError("this OpenAIEngine was closed while it streamed this reply")
+        if isinstance(during, BaseException):
+            raise error from during
+        raise error
 
     def _completion(
         self,

@@ -4,7 +4,9 @@ It is a real :class:`~hermitcrab.engines.base.Engine`: it counts tokens with a f
 streams replies in chunks of any size through a real tool-call parser (Hermes
 ``<tool_call>{json}</tool_call>``
 by default), records every request it receives, and can be told to fail or to hang at any point, so an
-application's fault handling can be tested without a model.
+application's fault handling can be tested without a model. ``close()`` behaves as a real engine's
+must: a reply it interrupts (a ``Hang`` included) raises ``ConversationClosedError``, and so does every
+later request.
 """
 
 from __future__ import annotations
@@ -12,14 +14,14 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Union
 
 import anyio
 
 from hermitcrab.engines.base import Engine, ToolSchema, completion_from_events
-from hermitcrab.errors import ConfigurationError, EngineError
+from hermitcrab.errors import ConfigurationError, ConversationClosedError, EngineError
 from hermitcrab.events import (
     EngineEvent,
     GenerationOptions,
@@ -51,13 +53,11 @@ class Fail:
     after: str = ""
 
 
-ReplyFunction = Callable[
-    [Sequence[Message], Sequence[ToolSchema]], Union[str, Message, Awaitable[Union[str, Message]]]
-]
+ReplyFunction = Callable[[Sequence[Message], Sequence[ToolSchema]], Any]
 Reply = Union[str, Message, Hang, Fail, BaseException, ReplyFunction]
 """One scripted reply: raw model text (parsed for tool calls), a ready :class:`Message`, :class:`Hang`,
-:class:`Fail` or an exception to raise, or a function ``(messages, tools) -> str | Message`` (sync or
-async) that computes the reply from the prompt."""
+:class:`Fail` or an exception to raise, or a function ``(messages, tools) -> reply`` (sync or async)
+that computes the reply (text, a Message, Hang, Fail or an exception) from the prompt."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,8 @@ class ScriptedEngine(Engine):
     ``script`` is a list of :data:`Reply` values, or a single reply function that answers every request.
     Token counting is deterministic: a message costs 2 tokens plus one per word or punctuation mark of
     its rendering (role, text, reasoning, tool calls as JSON); a prompt costs the sum of its messages,
-    plus the same count of each tool's JSON schema, plus 2 for the generation prompt.
+    plus the same count of each tool's JSON schema, plus 2 for the generation prompt. A text reply
+    longer than ``options.max_new_tokens`` tokens is cut there and finishes as ``"length"``.
 
     Args:
         script: The replies, in order, or one function that computes every reply.
@@ -113,6 +114,8 @@ class ScriptedEngine(Engine):
         self._parser = parser
         self.requests: list[ScriptedRequest] = []
         """Every request received, in order (for assertions in tests)."""
+        self._closed = False
+        self._wakers: set[anyio.Event] = set()
 
     # -- scripting ----------------------------------------------------------------------------
     def add(self, *replies: Reply) -> None:
@@ -165,19 +168,20 @@ class ScriptedEngine(Engine):
         options: GenerationOptions = GenerationOptions(),
     ) -> AsyncIterator[EngineEvent]:
         """Play the next scripted reply as a stream of events ending with one ``Completion``."""
+        self._check_open()
         self.requests.append(ScriptedRequest(tuple(messages), tuple(tools), options))
         await anyio.lowlevel.checkpoint()
         reply = await self._next_reply(messages, tools)
-        if isinstance(reply, BaseException):
-            raise reply
-        if isinstance(reply, type) and issubclass(reply, BaseException):
-            raise reply()
+        _raise_if_exception(reply)
         if callable(reply) and not isinstance(reply, (Hang, Fail)):
             reply = reply(messages, tools)
             if inspect.isawaitable(reply):
                 reply = await reply
+            _raise_if_exception(reply)
+        self._check_open()
         prompt_tokens = self.prompt_len(messages, tools)
         events: list[EngineEvent] = []
+        finish = "stop"
         if isinstance(reply, Message):
             async for event in self._play_message(reply):
                 events.append(event)
@@ -185,6 +189,9 @@ class ScriptedEngine(Engine):
             text_len = self.message_len(reply) - 2
         else:
             text, tail = _split_reply(reply)
+            cut = _cut_after_tokens(text, options.max_new_tokens)
+            if cut is not None:  # the reply runs past max_new_tokens: cut it there, as a model would be
+                text, tail, finish = cut, None, "length"
             parser = self._new_parser()
             for start in range(0, len(text), self.chunk_size):
                 await self._pause()
@@ -194,14 +201,14 @@ class ScriptedEngine(Engine):
             if tail is not None:
                 await self._pause()
                 if isinstance(tail, Hang):
-                    await anyio.sleep_forever()
+                    await self._hang()
                 raise tail.error
             for event in parser.finish():
                 events.append(event)
                 yield event
             text_len = self._words(text)
         usage = Usage(prompt_tokens=prompt_tokens, completion_tokens=text_len, requests=1)
-        yield completion_from_events(events, usage)
+        yield completion_from_events(events, usage, finish)
 
     def _new_parser(self) -> ToolCallParser:
         if self._parser is None:
@@ -215,6 +222,29 @@ class ScriptedEngine(Engine):
             await anyio.sleep(self.delay)
         else:
             await anyio.lowlevel.checkpoint()
+        self._check_open(during=True)
+
+    async def _hang(self) -> None:
+        """Wait until cancelled, or until the engine closes (then raise ConversationClosedError)."""
+        waker = anyio.Event()
+        self._wakers.add(waker)
+        try:
+            await waker.wait()
+        finally:
+            self._wakers.discard(waker)
+        self._check_open(during=True)
+
+    def _check_open(self, *, during: bool = False) -> None:
+        if self._closed:
+            what = "closed while generating this reply" if during else "closed"
+            raise ConversationClosedError(f"this ScriptedEngine was {what}")
+
+    async def close(self) -> None:
+        """Close the engine: replies being streamed (hanging ones too) raise
+        :class:`~hermitcrab.errors.ConversationClosedError` at their next step, as do later requests."""
+        self._closed = True
+        for waker in list(self._wakers):
+            waker.set()
 
     async def _play_message(self, message: Message) -> AsyncIterator[EngineEvent]:
         if message.role != "assistant":
@@ -229,6 +259,23 @@ class ScriptedEngine(Engine):
                 yield ReasoningDelta(part.text)
             else:
                 yield ToolCallEvent(part)
+
+
+def _cut_after_tokens(text: str, limit: int | None) -> str | None:
+    """``text`` up to the end of its ``limit``-th token, or ``None`` when it has no more tokens."""
+    if limit is None:
+        return None
+    for i, match in enumerate(_TOKEN.finditer(text), start=1):
+        if i == limit + 1:
+            return text[: match.start()].rstrip()
+    return None
+
+
+def _raise_if_exception(reply: object) -> None:
+    if isinstance(reply, BaseException):
+        raise reply
+    if isinstance(reply, type) and issubclass(reply, BaseException):
+        raise reply()
 
 
 def _split_reply(reply: str | Hang | Fail) -> tuple[str, Hang | Fail | None]:

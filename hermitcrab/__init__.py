@@ -20,7 +20,7 @@ from hermitcrab.messages import *  # noqa: F403
 from hermitcrab.messages import __all__ as _messages_all
 from hermitcrab.prompting import PromptPipeline
 from hermitcrab.runtime import Conversation, RoundStream
-from hermitcrab.tools import MCPTools, Tool, tool
+from hermitcrab.tools import MCPTools, Tool, tool, tool_cancelled
 
 if TYPE_CHECKING:
     from hermitcrab.engines import HuggingEngine, OpenAIEngine
@@ -40,6 +40,7 @@ __all__ = (
     "ScriptedEngine",
     "Tool",
     "tool",
+    "tool_cancelled",
     *_errors_all,
     *_events_all,
     *_messages_all,

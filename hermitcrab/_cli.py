@@ -10,7 +10,9 @@
 The reply streams as it is generated; tool calls and their results are shown apart from the text
 (with colours when ``rich`` is installed and stdout is a terminal, plain text otherwise). Ctrl-C
 during a reply cancels that round (the history stays as it was before the question) and returns to
-the prompt; Ctrl-D or ``/exit`` leaves. ``/reset`` clears the history.
+the prompt; Ctrl-C while the model loads quits; Ctrl-D or ``/exit`` leaves. ``/reset`` clears the
+history. Without ``--system``, a ``--tools`` module's own ``SYSTEM`` string is the system prompt (the
+example bots define one), since small models often call tools only when told about them.
 
 Everything heavy (torch, transformers, rich) is imported only when the command runs.
 """
@@ -65,6 +67,11 @@ def load_tools(spec: str) -> list[Any]:
     Raises:
         ConfigurationError: the spec is malformed, or the module or attribute cannot be found.
     """
+    return _load_spec(spec)[0]
+
+
+def _load_spec(spec: str) -> tuple[list[Any], Any]:
+    """The tools named by ``spec`` and the module they come from."""
     from hermitcrab.errors import ConfigurationError
 
     target, sep, attr = spec.rpartition(":")
@@ -90,7 +97,29 @@ def load_tools(spec: str) -> list[Any]:
         value = getattr(module, attr)
     except AttributeError:
         raise ConfigurationError(f"--tools {spec!r}: {target!r} has no attribute {attr!r}") from None
-    return list(value) if isinstance(value, (list, tuple)) else [value]
+    return (list(value) if isinstance(value, (list, tuple)) else [value]), module
+
+
+def _tools_and_system(specs: Sequence[str], system: str | None) -> tuple[list[Any], str | None, str | None]:
+    """``(tools, system prompt, notice)``: the tools of every ``--tools`` spec, and ``--system`` or else
+    the first tools module's ``SYSTEM`` string (with a notice saying where it came from)."""
+    tools: list[Any] = []
+    found: tuple[str, str] | None = None
+    for spec in specs:
+        spec_tools, module = _load_spec(spec)
+        tools.extend(spec_tools)
+        candidate = getattr(module, "SYSTEM", None)
+        if found is None and isinstance(candidate, str):
+            found = (candidate, spec.rpartition(":")[0])
+    if system is not None or not tools:
+        return tools, system, None
+    if found is not None:
+        return tools, found[0], f"System prompt: SYSTEM from {found[1]} (--system to change it).\n"
+    notice = (
+        "No --system given and the tools' module has no SYSTEM string: small models may not use the "
+        'tools unless a system prompt mentions them (--system "...").\n'
+    )
+    return tools, None, notice
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -137,11 +166,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     from hermitcrab.errors import HermitcrabError
 
     try:
-        return anyio.run(_chat, args)
+        out = _Output(sys.stdout, args.plain)
+        tools, system, notice = _tools_and_system(args.tools, args.system)
+        # Load before the event loop starts: loading blocks, and only outside a loop does Ctrl-C stop it
+        # at once (inside one, asyncio's SIGINT handler waits for the loop to run again).
+        engine = _load_engine(args, out)
+        if notice:
+            out.notice(notice)
+        return anyio.run(_chat, engine, tools, system, args, out)
     except HermitcrabError as exc:
         print(f"hermitcrab: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        print("\n(interrupted)", file=sys.stderr)
         return 130
 
 
@@ -199,6 +236,7 @@ def _load_engine(args: argparse.Namespace, out: _Output) -> Any:
         model = str(demo)
     from hermitcrab import HuggingEngine
 
+    _quiet_transformers()
     label = "the demo model" if args.model is None else model
     started = time.perf_counter()
     if out.console is not None:
@@ -213,16 +251,25 @@ def _load_engine(args: argparse.Namespace, out: _Output) -> Any:
     return engine
 
 
-async def _chat(args: argparse.Namespace) -> int:
+def _quiet_transformers() -> None:
+    """No progress bars or info logs from transformers in the chat screen (our one line says it)."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # the engine will say what to install
+        return
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
+async def _chat(
+    engine: Any, tools: list[Any], system: str | None, args: argparse.Namespace, out: _Output
+) -> int:
     from hermitcrab import Conversation
 
-    out = _Output(sys.stdout, args.plain)
-    tools = [t for spec in args.tools for t in load_tools(spec)]
-    engine = _load_engine(args, out)
     async with (
         engine,
         _mcp_servers(args.mcp, tools, out) as tools,
-        Conversation(engine, system=args.system, tools=tools, max_new_tokens=args.max_new_tokens) as conv,
+        Conversation(engine, system=system, tools=tools, max_new_tokens=args.max_new_tokens) as conv,
     ):
         names = ", ".join(t.name for t in conv.tools) or "none"
         out.notice(f"Tools: {names}. Ctrl-C cancels a reply, Ctrl-D or /exit quits, /reset clears history.\n")

@@ -7,8 +7,8 @@ The hierarchy::
     │   ├── ToolDefinitionError               a function @tool cannot describe (names the parameter)
     │   └── MissingDependencyError (ImportError)  an optional extra is not installed (names the command)
     ├── ReentrantCallError (RuntimeError)    a tool called back into its own running conversation
-    ├── ConversationClosedError (RuntimeError)  the conversation or engine was closed
-    ├── PromptTooLongError                   even the newest turn does not fit the token budget
+    ├── ConversationClosedError (RuntimeError)  the conversation or engine was closed (mid-round too)
+    ├── PromptTooLongError                   the fixed part, or even the newest turn, exceeds the budget
     ├── ToolRoundsExceededError              the model kept calling tools past ``max_tool_rounds``
     ├── ToolExecutionError                   a tool raised and the policy says re-raise
     ├── MCPServerError                       an MCP server could not be reached, or a call to it failed
@@ -21,6 +21,7 @@ The hierarchy::
 
 Problems the *model* can fix (unknown tool, invalid JSON, arguments that fail validation, a tool that
 raised) are not exceptions: the conversation turns them into tool-result messages the model reads.
+``docs/reliability.md`` lists, per fault, which error a caller gets and what happens to the history.
 """
 
 from __future__ import annotations
@@ -72,11 +73,15 @@ class ReentrantCallError(HermitcrabError, RuntimeError):
 
 
 class ConversationClosedError(HermitcrabError, RuntimeError):
-    """The conversation or engine has been closed and cannot be used again."""
+    """The conversation or engine has been closed and cannot be used again.
+
+    Also raised by a round that the engine's closing interrupted: such a round commits nothing.
+    """
 
 
 class PromptTooLongError(HermitcrabError):
-    """Even the newest turn (with the system prompt, tools and pinned messages) exceeds the budget."""
+    """The prompt cannot fit the budget: at construction, the system prompt, pinned messages and tools
+    alone; in a round, even the newest turn with them."""
 
     def __init__(self, message: str, *, prompt_tokens: int, budget: int) -> None:
         super().__init__(message)
@@ -89,11 +94,17 @@ class ToolRoundsExceededError(HermitcrabError):
 
 
 class ToolExecutionError(HermitcrabError):
-    """A tool raised and the conversation's ``tool_errors`` policy is ``"raise"``; ``__cause__`` is it."""
+    """A tool raised and the conversation's ``tool_errors`` policy is ``"raise"``; ``__cause__`` is it.
 
-    def __init__(self, message: str, *, tool_name: str) -> None:
+    When several calls of one reply failed, the first in call order is raised (never an exception
+    group) and the others are on :attr:`others`.
+    """
+
+    def __init__(self, message: str, *, tool_name: str, others: tuple[ToolExecutionError, ...] = ()) -> None:
         super().__init__(message)
         self.tool_name = tool_name
+        self.others = others
+        """Errors of other calls of the same reply that failed too (in call order)."""
 
 
 class MCPServerError(HermitcrabError):

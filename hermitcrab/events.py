@@ -69,13 +69,21 @@ class Usage:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Usage:
-        """The inverse of :meth:`to_dict` (missing counts are 0)."""
-        return cls(
-            int(data.get("prompt_tokens", 0)),
-            int(data.get("completion_tokens", 0)),
-            int(data.get("cached_tokens", 0)),
-            int(data.get("requests", 0)),
-        )
+        """The inverse of :meth:`to_dict` (missing counts are 0).
+
+        Raises:
+            ValueError: a count is not a whole number of 0 or more (``True``, ``-5`` and ``"3"`` are
+                refused), or ``data`` is not a mapping.
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError(f"usage must be an object of counts, not {type(data).__name__}")
+        counts = []
+        for name in ("prompt_tokens", "completion_tokens", "cached_tokens", "requests"):
+            value = data.get(name, 0)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"usage count {name!r} must be a whole number >= 0, not {value!r}")
+            counts.append(value)
+        return cls(*counts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +159,10 @@ class MessageEvent:
 
     message: Message
     kind: Literal["message"] = "message"
+    finish_reason: str | None = None
+    """On assistant messages: why the generation ended, as the engine reported it: ``"stop"``,
+    ``"length"`` (cut at ``max_new_tokens``: the reply may be incomplete) or ``"tool_calls"``.
+    ``None`` on user and tool messages."""
 
 
 EngineEvent = Union[TextDelta, ReasoningDelta, ToolCallEvent, Completion]

@@ -177,6 +177,10 @@ class Message(BaseModel):
             return ()
         return tuple(p for p in self.content if isinstance(p, ToolCall))
 
+    def __str__(self) -> str:
+        """The message's text (:attr:`text`), so ``print(await conv.send(...))`` prints the answer."""
+        return self.text
+
     # -- conversion ---------------------------------------------------------------------------
     def to_dict(self, *, style: Literal["hf", "openai"] = "hf") -> dict[str, Any]:
         """The dict that HF chat templates (``"hf"``) or OpenAI-compatible APIs (``"openai"``) use.

@@ -1,10 +1,20 @@
 """Running the tool calls of one model reply.
 
 Every call becomes exactly one tool-result message, in call order. Problems the model can fix (a
-malformed call, an unknown tool, arguments that fail validation, a tool that raised or timed out) become
-error results it can read; with ``on_error="raise"`` a tool's own exception instead aborts the round as
-:class:`~hermitcrab.errors.ToolExecutionError`. Calls of one reply run concurrently in a task group: sync
-tools in worker threads, async tools natively, each with its timeout and optional tenacity retries.
+malformed call, an unknown tool, arguments that fail validation, a tool that raised or timed out, a
+result that cannot be turned into text) become error results it can read; with ``on_error="raise"`` a
+tool's own exception instead aborts the round as :class:`~hermitcrab.errors.ToolExecutionError` (the
+first failing call's, in call order, with the others on its ``others``; never an exception group).
+Calls of one reply run concurrently in a task group: sync tools in worker threads, async tools
+natively, each with its timeout and optional tenacity retries.
+
+A sync tool's thread cannot be killed: when the round stops waiting for it (cancellation, timeout),
+its :class:`~hermitcrab.tools.CancelFlag` is set so the tool can see it through
+:func:`~hermitcrab.tools.tool_cancelled` and return early; until it does, the thread runs on.
+
+The results of one reply then share what the prompt budget leaves (:func:`fit_results`): each is cut to
+``max_result_tokens``, and lower still when together they would not fit. Counting and cutting large
+results runs in a worker thread, so a megabyte of tool output never stalls the event loop.
 """
 
 from __future__ import annotations
@@ -17,16 +27,27 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import anyio
+import anyio.to_thread
 import pydantic
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from hermitcrab.errors import ToolExecutionError
 from hermitcrab.messages import Message, ToolCall
 from hermitcrab.tools import Tool, format_validation_error
+from hermitcrab.tools._cancel import CancelFlag, call_scope
 
-__all__ = ("DispatchPolicy", "run_tool_calls", "truncate_to_tokens")
+__all__ = ("DispatchPolicy", "fit_results", "run_tool_calls", "share_budget", "truncate_to_tokens")
 
 TRUNCATION_MARKER = "\n[... truncated: the result had {total} tokens; only the first {kept} are shown]"
+
+MIN_RESULT_TOKENS = 16
+"""No result is cut below this many tokens (the truncation marker alone takes about as many)."""
+
+_INLINE_CHARS = 8_192
+"""Results this short (in total) are counted and cut on the event loop; longer ones in a thread."""
+
+_COUNT_CHUNK = 16_384
+"""Long texts are counted in pieces this long, so the counting thread gives the GIL back often."""
 
 
 @dataclass(frozen=True)
@@ -39,15 +60,44 @@ class DispatchPolicy:
     parallel: bool = True
 
 
+# -- counting and cutting (thread-safe, pure) ---------------------------------------------------------
+def _count(text: str, count_tokens: Callable[[str], int]) -> int:
+    """Tokens in ``text``: exact for short texts; for long ones the sum over pieces cut just before a
+    space or newline (where tokenizers split anyway; elsewhere a token or so may differ per seam), which
+    keeps each call to the tokenizer short."""
+    if len(text) <= _COUNT_CHUNK:
+        return count_tokens(text)
+    total, start = 0, 0
+    while start < len(text):
+        end = start + _COUNT_CHUNK
+        if end < len(text):
+            seam = max(text.rfind(" ", start + 1, end), text.rfind("\n", start + 1, end))
+            end = seam if seam > start + _COUNT_CHUNK // 2 else end
+        total += count_tokens(text[start:end])
+        start = end
+    return total
+
+
 def truncate_to_tokens(text: str, budget: int, count_tokens: Callable[[str], int]) -> str:
-    """``text`` cut to at most ``budget`` tokens, with a marker saying so (O(log n) token counts)."""
-    total = count_tokens(text)
+    """``text`` cut to at most ``budget`` tokens, with a marker saying so.
+
+    Cost: one count of the whole text (in pieces) plus O(log n) counts of prefixes about ``budget``
+    tokens long, never O(log n) counts of the whole text.
+    """
+    total = _count(text, count_tokens)
+    if total <= budget and len(text) > _COUNT_CHUNK:
+        total = count_tokens(text)  # counted in pieces and close to the limit: count exactly
     if total <= budget:
         return text
     marker_room = count_tokens(TRUNCATION_MARKER.format(total=total, kept=budget))
     room = max(0, budget - marker_room)
-    lo, hi = 0, len(text)
-    while lo < hi:  # longest prefix that fits in `room` tokens
+    # Gallop from a guess (the text's own characters per token) to a prefix that is too long...
+    per_token = max(1.0, len(text) / max(1, total))
+    lo, hi = 0, min(len(text), int(room * per_token) + 1)
+    while hi < len(text) and count_tokens(text[:hi]) <= room:
+        lo, hi = hi, min(len(text), hi * 2)
+    # ...then bisect: the longest prefix that fits in `room` tokens.
+    while lo < hi:
         mid = (lo + hi + 1) // 2
         if count_tokens(text[:mid]) <= room:
             lo = mid
@@ -57,38 +107,114 @@ def truncate_to_tokens(text: str, budget: int, count_tokens: Callable[[str], int
     return text[:lo] + TRUNCATION_MARKER.format(total=total, kept=kept)
 
 
+def share_budget(lengths: Sequence[int], cap: int, room: int | None) -> int:
+    """The per-result token limit for results of ``lengths`` tokens: ``cap``, lowered (water-filling)
+    until the results, each cut to the limit, fit in ``room`` together. Never below
+    :data:`MIN_RESULT_TOKENS`. ``room=None`` means no shared limit."""
+    if room is None:
+        return cap
+    sizes = sorted(min(n, cap) for n in lengths)
+    remaining = room
+    for i, size in enumerate(sizes):
+        left = len(sizes) - i  # results still to place, each at least `size` long
+        if size * left > remaining:
+            return max(MIN_RESULT_TOKENS, remaining // left)
+        remaining -= size
+    return cap
+
+
+def fit_results(
+    texts: Sequence[str], fixed: Sequence[str], policy: DispatchPolicy, room: int | None
+) -> list[str]:
+    """``texts`` (successful results) cut so that each fits ``policy.max_result_tokens`` and, with the
+    ``fixed`` texts (error results, never cut), all fit ``room`` tokens. Blocking: run it in a thread
+    when the texts are long."""
+    count = policy.count_tokens
+    lengths = [_count(t, count) for t in texts]
+    if room is not None:
+        room -= sum(count(t) for t in fixed)
+    limit = share_budget(lengths, policy.max_result_tokens, room)
+    return [
+        t if n <= limit else truncate_to_tokens(t, limit, count) for t, n in zip(texts, lengths, strict=True)
+    ]
+
+
+# -- running the calls --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Text:
+    """A successful result's text, still to be fitted to the budget (error results are Messages)."""
+
+    text: str
+
+
 async def run_tool_calls(
     calls: Sequence[ToolCall],
     tools: Mapping[str, Tool],
     policy: DispatchPolicy,
     mark_round: Callable[[], AbstractContextManager[None]],
+    room: int | None = None,
 ) -> list[Message]:
     """Answer every call with a tool-result message, in call order.
 
     ``mark_round`` is entered around each tool's execution (the conversation uses it to detect a tool
-    calling back into its own conversation).
-    """
-    results: list[Message | None] = [None] * len(calls)
+    calling back into its own conversation). ``room`` is the number of tokens the results may take
+    together (``None``: only ``policy.max_result_tokens`` applies to each).
 
-    async def one(index: int, call: ToolCall) -> None:
-        with mark_round():
-            results[index] = await _answer(call, tools, policy)
+    Raises:
+        ToolExecutionError: with ``on_error="raise"``, the first failing call's (in call order); the
+            other calls are cancelled, and errors of calls that failed too are on its ``others``.
+    """
+    outcomes: list[Message | _Text | None] = [None] * len(calls)
+    failures: list[tuple[int, ToolExecutionError]] = []
+
+    async def one(index: int, call: ToolCall, scope: anyio.CancelScope | None) -> None:
+        try:
+            with mark_round():
+                outcomes[index] = await _answer(call, tools, policy)
+        except ToolExecutionError as exc:
+            failures.append((index, exc))
+            if scope is not None:
+                scope.cancel()  # the round is lost: stop the other calls now
 
     if policy.parallel and len(calls) > 1:
         async with anyio.create_task_group() as tg:
             for index, call in enumerate(calls):
-                tg.start_soon(one, index, call)
+                tg.start_soon(one, index, call, tg.cancel_scope)
     else:
         for index, call in enumerate(calls):
-            await one(index, call)
-    return [r for r in results if r is not None]
+            await one(index, call, None)
+            if failures:
+                break
+    if failures:
+        failures.sort(key=lambda item: item[0])
+        first = failures[0][1]
+        first.others = tuple(exc for _, exc in failures[1:])
+        raise first
+    return await _fitted(calls, [o for o in outcomes if o is not None], policy, room)
+
+
+async def _fitted(
+    calls: Sequence[ToolCall], outcomes: list[Message | _Text], policy: DispatchPolicy, room: int | None
+) -> list[Message]:
+    """The outcomes as messages, successful texts fitted to the budget (in a thread when long)."""
+    texts = [o.text for o in outcomes if isinstance(o, _Text)]
+    fixed = [o.text for o in outcomes if isinstance(o, Message)]
+    fit = functools.partial(fit_results, texts, fixed, policy, room)
+    if sum(map(len, texts)) <= _INLINE_CHARS:
+        fitted = iter(fit())
+    else:
+        fitted = iter(await anyio.to_thread.run_sync(fit, abandon_on_cancel=True))
+    return [
+        Message.tool_result(call, next(fitted)) if isinstance(o, _Text) else o
+        for call, o in zip(calls, outcomes, strict=True)
+    ]
 
 
 def _error(call: ToolCall, text: str) -> Message:
     return Message.tool_result(call, f"Error: {text}", is_error=True)
 
 
-async def _answer(call: ToolCall, tools: Mapping[str, Tool], policy: DispatchPolicy) -> Message:
+async def _answer(call: ToolCall, tools: Mapping[str, Tool], policy: DispatchPolicy) -> Message | _Text:
     if call.error is not None:
         return _error(
             call, f"your tool call could not be parsed: {call.error}. Write the call again, correctly."
@@ -105,15 +231,30 @@ async def _answer(call: ToolCall, tools: Mapping[str, Tool], policy: DispatchPol
         value = await _execute(tool, kwargs)
     except _ToolTimeout:
         return _error(call, f"tool {tool.name!r} timed out after {tool.timeout:g} s.")
-    except Exception as exc:
+    except (Exception, GeneratorExit) as exc:  # GeneratorExit from a tool is the tool's error too
+        if isinstance(exc, _FromThread):
+            exc = exc.original
         if policy.on_error == "raise":
             raise ToolExecutionError(
                 f"tool {tool.name!r} raised {type(exc).__name__}: {exc}", tool_name=tool.name
             ) from exc
         return _error(call, f"tool {tool.name!r} failed with {type(exc).__name__}: {exc}")
-    text = tool.result_to_text(value)
-    text = truncate_to_tokens(text, policy.max_result_tokens, policy.count_tokens)
-    return Message.tool_result(call, text)
+    try:
+        return _Text(tool.result_to_text(value))
+    except Exception as exc:
+        return _error(
+            call,
+            f"tool {tool.name!r} returned a {type(value).__name__} that cannot be shown as text "
+            f"({type(exc).__name__}: {_short(exc)}).",
+        )
+
+
+def _short(exc: BaseException, limit: int = 200) -> str:
+    try:
+        text = str(exc)
+    except Exception:
+        return "?"
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 async def _execute(tool: Tool, kwargs: dict[str, Any]) -> Any:
@@ -132,8 +273,21 @@ async def _execute(tool: Tool, kwargs: dict[str, Any]) -> Any:
     return await _attempt(tool, kwargs)
 
 
-def _boxed(fn: Callable[..., Any], kwargs: dict[str, Any]) -> tuple[Any]:
-    return (fn(**kwargs),)
+class _FromThread(Exception):
+    """Carries a GeneratorExit raised by a sync tool out of its thread: asyncio would throw it into
+    the awaiting coroutine, which then stops as if it were being closed."""
+
+    def __init__(self, original: GeneratorExit) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+def _boxed(fn: Callable[..., Any], kwargs: dict[str, Any], flag: CancelFlag) -> tuple[Any]:
+    with call_scope(flag):
+        try:
+            return (fn(**kwargs),)
+        except GeneratorExit as exc:
+            raise _FromThread(exc) from exc
 
 
 class _ToolTimeout(Exception):
@@ -141,15 +295,22 @@ class _ToolTimeout(Exception):
 
 
 async def _attempt(tool: Tool, kwargs: dict[str, Any]) -> Any:
-    with anyio.move_on_after(tool.timeout):  # None means no limit
-        if tool.is_async:
-            return await tool.fn(**kwargs)
-        # abandon_on_cancel: a timed-out sync tool cannot be interrupted; the round moves on without it.
-        # The result travels in a 1-tuple: trio refuses a thread function whose result is a coroutine.
-        (value,) = await anyio.to_thread.run_sync(
-            functools.partial(_boxed, tool.fn, kwargs), abandon_on_cancel=True
-        )
-        if inspect.isawaitable(value):  # a plain function that returns a coroutine (e.g. a wrapper)
-            value = await value
-        return value
-    raise _ToolTimeout
+    flag = CancelFlag()
+    try:
+        with anyio.move_on_after(tool.timeout):  # None means no limit
+            if tool.is_async:
+                with call_scope(flag):
+                    return await tool.fn(**kwargs)
+            # abandon_on_cancel: a sync tool cannot be interrupted; the round moves on without it and
+            # the flag tells the tool. The result travels in a 1-tuple: trio refuses a thread function
+            # whose result is a coroutine.
+            (value,) = await anyio.to_thread.run_sync(
+                functools.partial(_boxed, tool.fn, kwargs, flag), abandon_on_cancel=True
+            )
+            if inspect.isawaitable(value):  # a plain function that returns a coroutine (e.g. a wrapper)
+                with call_scope(flag):
+                    value = await value
+            return value
+        raise _ToolTimeout
+    finally:
+        flag.set()  # whatever happened, nobody waits for this call any more

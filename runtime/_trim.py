@@ -52,7 +52,8 @@ class Trimmer:
         self._lengths[id(message)] = (message, n)
         return n
 
-    def _fixed_overhead(self, fixed: Sequence[Message], tools: Sequence[ToolSchema]) -> int:
+    def fixed_overhead(self, fixed: Sequence[Message], tools: Sequence[ToolSchema]) -> int:
+        """The engine's ``prompt_len`` of the fixed part alone, computed once per fixed part."""
         key = (*map(id, fixed), *map(id, tools))
         if key != self._fixed_key:
             self._fixed_len = self._engine.prompt_len(fixed, tools)
@@ -77,7 +78,7 @@ class Trimmer:
         fits ``budget`` tokens. Raises :class:`PromptTooLongError` if not even the newest unit fits."""
         fixed = list(fixed)
         if not history:
-            n = self._engine.prompt_len(fixed, tools)
+            n = self.fixed_overhead(fixed, tools)
             if n > budget:
                 raise PromptTooLongError(
                     f"the system prompt, pinned messages and tools take {n} tokens, over the budget of "
@@ -87,7 +88,7 @@ class Trimmer:
                 )
             return fixed
         starts = unit_starts(history)
-        overhead = self._fixed_overhead(fixed, tools)
+        overhead = self.fixed_overhead(fixed, tools)
         # Walk units from the newest, summing cached lengths, until the estimate overflows.
         total = overhead
         kept_units = 0

@@ -5,11 +5,14 @@ generates, tool calls are validated and run, their results go back to the engine
 model answers without calling a tool. Rounds of one conversation never interleave: concurrent callers
 queue in FIFO order on a one-slot :class:`anyio.Semaphore`. A round stages its messages and commits them
 to the history only when it ends well, so a failure or cancellation leaves the history exactly as it was
-(nothing streamed before the failure is kept).
+(nothing streamed before the failure is kept). A reply generated while the engine was being closed is
+not a reply: the round raises :class:`ConversationClosedError` and commits nothing. The guarantees, per
+failure, are listed in ``docs/reliability.md``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import os
@@ -23,6 +26,7 @@ from types import TracebackType
 from typing import Any, Literal, TypeVar, overload
 
 import anyio
+import anyio.lowlevel
 import pydantic
 
 from hermitcrab.engines.base import Engine
@@ -30,7 +34,9 @@ from hermitcrab.errors import (
     ConfigurationError,
     ConversationClosedError,
     EngineError,
+    HermitcrabError,
     OutputValidationError,
+    PromptTooLongError,
     ReentrantCallError,
     SaveFileError,
     SaveFileVersionError,
@@ -72,14 +78,19 @@ class Conversation:
     Args:
         engine: The engine that generates replies; one engine may serve many conversations.
         system: The system prompt (always sent first, never trimmed).
-        tools: Tools the model may call: ``@tool`` objects or plain functions (wrapped with ``@tool``).
+        tools: Tools the model may call: ``@tool`` objects or plain functions (wrapped with ``@tool``);
+            a list, or a single tool.
         pinned: Messages (or user texts) always sent right after the system prompt, never trimmed.
         history: Messages to start from (e.g. from an earlier chat).
         max_tool_rounds: How many consecutive generations in one round may call tools; one more
             tool-calling generation raises :class:`~hermitcrab.errors.ToolRoundsExceededError`.
         max_new_tokens: Tokens reserved for each reply; the prompt is trimmed to
-            ``engine.max_context_size - max_new_tokens``. Defaults to 512, or a quarter of a smaller context.
-        options: Default :class:`~hermitcrab.events.GenerationOptions` (``max_new_tokens`` is filled in).
+            ``engine.max_context_size - max_new_tokens``. Defaults to ``options.max_new_tokens``, else
+            the engine's own limit (``engine.default_max_new_tokens``, e.g. ``HuggingEngine``'s
+            ``generation_kwargs={"max_new_tokens": ...}``, which then applies unchanged), else 512 or a
+            quarter of a smaller context.
+        options: Default :class:`~hermitcrab.events.GenerationOptions` (``max_new_tokens`` is filled in
+            unless the engine's own limit applies).
         tool_errors: ``"feedback"`` (default) shows a tool's exception to the model as an error result;
             ``"raise"`` aborts the round with :class:`~hermitcrab.errors.ToolExecutionError` instead.
         max_tool_result_tokens: Longer tool results are truncated, with a marker, to this many tokens.
@@ -94,7 +105,7 @@ class Conversation:
         engine: Engine,
         *,
         system: str | None = None,
-        tools: Iterable[Tool | Callable[..., Any]] = (),
+        tools: Iterable[Tool | Callable[..., Any]] | Tool | Callable[..., Any] = (),
         pinned: Iterable[Message | str] = (),
         history: Iterable[Message] = (),
         max_tool_rounds: int = 8,
@@ -119,17 +130,11 @@ class Conversation:
             raise ConfigurationError(f"tool_errors must be 'feedback' or 'raise', not {tool_errors!r}")
         context = engine.max_context_size
         options = options or GenerationOptions()
-        if max_new_tokens is None:
-            max_new_tokens = options.max_new_tokens or min(512, max(1, context // 4))
-        if not 0 < max_new_tokens < context:
-            raise ConfigurationError(
-                f"max_new_tokens must be between 1 and the context size ({context}) minus 1, "
-                f"not {max_new_tokens}"
-            )
+        reserved, sent = _reserve_new_tokens(engine, max_new_tokens, options)
         self.engine = engine
         self.system = system
         self._tools: dict[str, Tool] = {}
-        for entry in tools:
+        for entry in _tool_entries(tools):
             t = as_tool(entry)
             if t.name in self._tools:
                 raise ToolDefinitionError(f"two tools are named {t.name!r}; tool names must be unique")
@@ -138,9 +143,10 @@ class Conversation:
         self._pinned = tuple(Message.user(p) if isinstance(p, str) else p for p in pinned)
         self._history: list[Message] = list(history)
         self.max_tool_rounds = max_tool_rounds
-        self.max_new_tokens = max_new_tokens
-        self._options = replace(options, max_new_tokens=max_new_tokens, session=self)
-        budget = context - max_new_tokens
+        self.max_new_tokens = reserved
+        """Tokens reserved for each reply (the prompt budget is the context minus these)."""
+        self._options = replace(options, max_new_tokens=sent, session=self)
+        budget = context - reserved
         self._policy = DispatchPolicy(
             on_error=tool_errors,
             max_result_tokens=max_tool_result_tokens or max(16, budget // 4),
@@ -148,9 +154,13 @@ class Conversation:
             parallel=parallel_tool_calls,
         )
         self._trimmer = Trimmer(engine)
+        self._system_message: Message | None = None
+        self._check_fixed_part_fits()
         # A FIFO-fair semaphore, not a Lock: a Lock belongs to the task that took it, but a round
         # abandoned with `break` is closed by the event loop in another task, which must release it.
-        self._lock = anyio.Semaphore(1)
+        # Made on first use, for the event loop that uses it (see _round_lock).
+        self._lock: anyio.Semaphore | None = None
+        self._lock_loop: object = None
         self._owner_task: int | None = None
         self._running: _RoundHandle | None = None
         self._closed = False
@@ -162,6 +172,10 @@ class Conversation:
         self.last_output: Any = None
         """The parsed answer of the most recent successful round with ``output_type`` (``None`` after a
         round without one)."""
+        self.last_finish_reason: str | None = None
+        """Why the most recent successful round's final reply ended, as the engine reported it:
+        ``"stop"``, ``"length"`` (cut at ``max_new_tokens``: the answer may be incomplete) or
+        ``"tool_calls"``; ``None`` before the first round."""
 
     # -- read-only state ------------------------------------------------------------------------
     @property
@@ -187,9 +201,49 @@ class Conversation:
     def prompt(self, pending: Sequence[Message] = ()) -> list[Message]:
         """The messages the next generation would send: system, pinned and the trimmed history
         (plus ``pending`` messages not yet committed). Useful to inspect trimming."""
-        fixed = [Message.system(self.system), *self._pinned] if self.system is not None else [*self._pinned]
         history: Sequence[Message] = [*self._history, *pending] if pending else self._history
-        return self._trimmer.select(fixed, history, self._tool_schemas, self.budget)
+        return self._trimmer.select(self._fixed(), history, self._tool_schemas, self.budget)
+
+    def _fixed(self) -> list[Message]:
+        """The system message (one object while ``system`` stays the same) and the pinned messages."""
+        if self.system is None:
+            return [*self._pinned]
+        if self._system_message is None or self._system_message.content != self.system:
+            self._system_message = Message.system(self.system)
+        return [self._system_message, *self._pinned]
+
+    def _check_fixed_part_fits(self) -> None:
+        """Refuse, at construction, a system prompt + pinned messages + tools that leave no room."""
+        fixed = self._fixed()
+        try:
+            used = self._trimmer.fixed_overhead(fixed, self._tool_schemas)
+        except NotImplementedError:  # an engine that cannot count: the first round will tell
+            return
+        if used < self.budget:
+            return
+        engine = self.engine
+        parts: list[tuple[str, int]] = []
+        if self.system is not None:
+            parts.append(("the system prompt", engine.message_len(fixed[0])))
+        if self._pinned:
+            n = len(self._pinned)
+            label = f"{n} pinned message{'s' if n > 1 else ''}"
+            parts.append((label, sum(engine.message_len(m) for m in self._pinned)))
+        if self._tool_schemas:
+            n = len(self._tool_schemas)
+            tools_len = engine.prompt_len([], self._tool_schemas) - engine.prompt_len([], ())
+            parts.append((f"{n} tool schema{'s' if n > 1 else ''}", tools_len))
+        listed = ", ".join(f"{name} ({tokens} tokens)" for name, tokens in parts) or "the prompt frame"
+        largest = max(parts, key=lambda p: p[1])[0] if parts else "the prompt frame"
+        verb = "take" if len(parts) > 1 else "takes"
+        raise PromptTooLongError(
+            f"{listed} {verb} {used} tokens with the chat template, leaving no room for messages in the "
+            f"prompt budget of {self.budget} (max_context_size {engine.max_context_size} minus "
+            f"max_new_tokens {self.max_new_tokens}); {largest} is the largest: shorten it, lower "
+            "max_new_tokens or use a model with a larger context",
+            prompt_tokens=used,
+            budget=self.budget,
+        )
 
     # -- rounds ---------------------------------------------------------------------------------
     @overload
@@ -266,12 +320,13 @@ class Conversation:
         self, user: Message, handle: _RoundHandle, tool_choice: str | None, output: OutputSpec | None = None
     ) -> AsyncGenerator[Event, None]:
         self._check_reentrant()
-        async with self._lock:
+        async with self._round_lock():
             self._owner_task = anyio.get_current_task().id
             self._running = handle
             try:
                 if self._closed:
                     raise ConversationClosedError("this conversation has been closed")
+                self._check_engine_open()
                 staged: list[Message] = [user]
                 if output is not None:  # the schema rides on the round's first message, in prompts only
                     staged[0] = output.instruct(user, self.output_instruction(output.schema))
@@ -298,8 +353,10 @@ class Conversation:
                                 yield event
                     if completion is None:
                         raise EngineError(f"{type(self.engine).__name__} ended a reply without a Completion")
+                    self._check_engine_open(during=True)  # a reply cut off by close() is no reply
                     usage += completion.usage
                     reply = completion.message
+                    finish = completion.finish_reason
                     staged.append(reply)
                     calls = reply.tool_calls
                     if not calls and output is not None:
@@ -322,9 +379,9 @@ class Conversation:
                         handle.output = value
                         staged[0] = user  # the history keeps the message as it was sent
                     if not calls:
-                        self._commit(staged, usage)
+                        self._commit(staged, usage, finish)
                         self.last_output = handle.output
-                        yield MessageEvent(reply)
+                        yield MessageEvent(reply, finish_reason=finish)
                         return
                     generations += 1
                     if generations > self.max_tool_rounds:
@@ -332,8 +389,10 @@ class Conversation:
                             f"the model called tools in {generations} consecutive replies, more than "
                             f"max_tool_rounds={self.max_tool_rounds}; the round was rolled back"
                         )
-                    yield MessageEvent(reply)
-                    results = await run_tool_calls(calls, self._tools, self._policy, self._mark_round)
+                    yield MessageEvent(reply, finish_reason=finish)
+                    results = await run_tool_calls(
+                        calls, self._tools, self._policy, self._mark_round, self._results_room(staged)
+                    )
                     for call, result in zip(calls, results, strict=True):
                         staged.append(result)
                         yield ToolResultEvent(call, result)
@@ -341,6 +400,45 @@ class Conversation:
             finally:
                 self._owner_task = None
                 self._running = None
+
+    def _round_lock(self) -> anyio.Semaphore:
+        """The FIFO lock of rounds, for the running event loop.
+
+        A conversation may be used under one event loop and later under another (``anyio.run`` twice,
+        or asyncio and then trio): an idle conversation simply gets a new lock for the new loop. Using it
+        from two loops at the same time is refused.
+        """
+        loop = anyio.lowlevel.current_token().native_token
+        if self._lock is None or self._lock_loop is not loop:
+            if self._lock is not None and (self._running is not None or self._lock.value == 0):
+                raise ConfigurationError(
+                    "this conversation has a round running in another event loop; a conversation can "
+                    "move to a new event loop only while it is idle"
+                )
+            self._lock = anyio.Semaphore(1)
+            self._lock_loop = loop
+        return self._lock
+
+    def _check_engine_open(self, *, during: bool = False) -> None:
+        if self.engine.closed:
+            when = "while this round was generating" if during else "before this round"
+            raise ConversationClosedError(
+                f"the {type(self.engine).__name__} was closed {when}; nothing of the round was "
+                "committed. Create a new engine (Conversation.load can bring a saved history back)."
+            )
+
+    def _results_room(self, staged: Sequence[Message]) -> int | None:
+        """Tokens the results of the newest reply (``staged[-1]``) may take together: what the budget
+        leaves after the system prompt, pinned messages, tools and the round so far, less each result
+        message's own frame (and a small margin for tokens that merge at the seams)."""
+        calls = staged[-1].tool_calls
+        try:
+            used = self._trimmer.fixed_overhead(self._fixed(), self._tool_schemas)
+            used += sum(self._trimmer.message_len(m) for m in staged)
+            used += sum(self.engine.message_len(Message.tool_result(c, "")) for c in calls)
+        except NotImplementedError:
+            return None
+        return self.budget - used - 2 * len(calls) - 2
 
     def _user_message(self, message: str | Message) -> Message:
         if isinstance(message, str):
@@ -380,10 +478,11 @@ class Conversation:
         finally:
             _ROUNDS_IN_PROGRESS.reset(token)
 
-    def _commit(self, staged: list[Message], usage: Usage) -> None:
+    def _commit(self, staged: list[Message], usage: Usage, finish_reason: str) -> None:
         self._history.extend(staged)
         self.last_usage = usage
         self.usage = self.usage + usage
+        self.last_finish_reason = finish_reason
 
     def output_instruction(self, schema: dict[str, Any]) -> str:
         """The text added to a round's first message (in prompts only) when it has an ``output_type``.
@@ -403,7 +502,12 @@ class Conversation:
     # -- persistence ----------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the conversation (system, pinned, history, usage) as versioned JSON, atomically:
-        the file is either the old one or the complete new one, never half-written."""
+        the file is either the old one or the complete new one, never half-written.
+
+        Raises :class:`~hermitcrab.errors.SaveFileError` naming the file when it cannot be written
+        (missing folder, no permission, disk full); the old file is then untouched and no temporary
+        file is left behind.
+        """
         data = {
             "format": SAVE_FORMAT,
             "version": SAVE_VERSION,
@@ -413,15 +517,21 @@ class Conversation:
             "usage": self.usage.to_dict(),
         }
         target = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        except OSError as exc:
+            raise SaveFileError(f"cannot save the conversation to {str(path)!r}: {exc}") from exc
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump(data, f, ensure_ascii=False, indent=1)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise SaveFileError(f"cannot save the conversation to {str(path)!r}: {exc}") from exc
             raise
 
     @classmethod
@@ -430,42 +540,68 @@ class Conversation:
         path: str | os.PathLike[str],
         engine: Engine,
         *,
-        tools: Iterable[Tool | Callable[..., Any]] = (),
+        tools: Iterable[Tool | Callable[..., Any]] | Tool | Callable[..., Any] = (),
+        system: str | None = None,
+        pinned: Iterable[Message | str] | None = None,
         **kwargs: Any,
     ) -> Conversation:
         """Read a conversation written by :meth:`save`. Tools are not saved: pass them again.
 
-        Raises :class:`~hermitcrab.errors.SaveFileError` for a missing, corrupt or foreign file and
-        :class:`~hermitcrab.errors.SaveFileVersionError` for one written by a newer format version.
+        ``system`` and ``pinned``, when given, replace the saved ones; other keyword arguments go to
+        the constructor (``history`` cannot: it is what the file holds).
+
+        Raises :class:`~hermitcrab.errors.SaveFileError` naming the file for a missing, unreadable,
+        corrupt or foreign file (not UTF-8, not JSON, nested too deeply, an invalid version, message or
+        usage count) and :class:`~hermitcrab.errors.SaveFileVersionError` for one written by a newer
+        format version.
         """
+        if "history" in kwargs:
+            raise ConfigurationError(
+                "Conversation.load takes the history from the file; to start from other messages, "
+                "create Conversation(engine, history=...)"
+            )
+        name = str(path)
         try:
-            raw = Path(path).read_text(encoding="utf-8")
+            raw_bytes = Path(path).read_bytes()
         except OSError as exc:
-            raise SaveFileError(f"cannot read saved conversation {str(path)!r}: {exc}") from exc
+            raise SaveFileError(f"cannot read saved conversation {name!r}: {exc}") from exc
+        try:
+            raw = raw_bytes.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SaveFileError(
+                f"{name!r} is not UTF-8 text, so not a saved hermitcrab conversation: {exc}"
+            ) from exc
         try:
             data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise SaveFileError(f"{str(path)!r} is not valid JSON (corrupt save file?): {exc}") from exc
+        except (ValueError, RecursionError) as exc:
+            raise SaveFileError(f"{name!r} is not valid JSON (corrupt save file?): {exc}") from exc
         if not isinstance(data, dict) or data.get("format") != SAVE_FORMAT:
-            raise SaveFileError(f"{str(path)!r} is not a saved hermitcrab conversation")
+            raise SaveFileError(f"{name!r} is not a saved hermitcrab conversation")
         version = data.get("version")
-        if not isinstance(version, int):
-            raise SaveFileError(f"{str(path)!r} has no valid format version")
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise SaveFileError(f"{name!r} has no valid format version (found {version!r})")
         if version > SAVE_VERSION:
             raise SaveFileVersionError(
                 f"{str(path)!r} was written in format version {version}; this hermitcrab reads up to "
                 f"version {SAVE_VERSION}. Upgrade hermitcrab to load it."
             )
         try:
-            pinned = [Message.model_validate(m) for m in data.get("pinned", [])]
-            history = [Message.model_validate(m) for m in data.get("history", [])]
+            saved_pinned = [Message.model_validate(m) for m in _json_list(data, "pinned")]
+            history = [Message.model_validate(m) for m in _json_list(data, "history")]
             usage = Usage.from_dict(data.get("usage", {}))
-            system = data.get("system")
-            if system is not None and not isinstance(system, str):
+            saved_system = data.get("system")
+            if saved_system is not None and not isinstance(saved_system, str):
                 raise TypeError("system must be a string")
-        except (pydantic.ValidationError, TypeError, ValueError, AttributeError) as exc:
-            raise SaveFileError(f"{str(path)!r} holds invalid conversation data: {exc}") from exc
-        conversation = cls(engine, system=system, tools=tools, pinned=pinned, history=history, **kwargs)
+        except (pydantic.ValidationError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+            raise SaveFileError(f"{name!r} holds invalid conversation data: {exc}") from exc
+        conversation = cls(
+            engine,
+            system=saved_system if system is None else system,
+            tools=tools,
+            pinned=saved_pinned if pinned is None else pinned,
+            history=history,
+            **kwargs,
+        )
         conversation.usage = usage
         return conversation
 
@@ -476,7 +612,7 @@ class Conversation:
         if self._closed:
             return
         self._check_reentrant()
-        async with self._lock:
+        async with self._round_lock():
             self._closed = True
             self.engine.release_session(self)
 
@@ -539,17 +675,68 @@ class _RoundHandle:
         self.output: Any = None
 
 
+def _tool_entries(tools: object) -> Iterable[Any]:
+    """``tools=`` as a sequence: a single tool or function is accepted as a list of one."""
+    if isinstance(tools, Tool) or callable(tools):
+        return (tools,)
+    if isinstance(tools, (str, bytes)) or not isinstance(tools, Iterable):
+        raise ConfigurationError(
+            "tools must be a tool, a function, or a list of them (e.g. tools=[get_weather]), "
+            f"not {type(tools).__name__}"
+        )
+    return tools
+
+
+def _reserve_new_tokens(
+    engine: Engine, max_new_tokens: int | None, options: GenerationOptions
+) -> tuple[int, int | None]:
+    """``(reserved, sent)``: the tokens a conversation reserves for each reply, and the
+    ``max_new_tokens`` it puts in its generation options (``None``: the engine's own limit applies)."""
+    context = engine.max_context_size
+    requested = max_new_tokens if max_new_tokens is not None else options.max_new_tokens
+    source = "max_new_tokens"
+    if requested is not None:
+        reserved, sent = requested, requested
+    elif (own := engine.default_max_new_tokens) is not None:
+        reserved, sent = own, None
+        source = f"the engine's own max_new_tokens ({type(engine).__name__} generation settings)"
+    else:
+        reserved = min(512, max(1, context // 4))
+        sent = reserved
+    if isinstance(reserved, bool) or not isinstance(reserved, int) or not 0 < reserved < context:
+        raise ConfigurationError(
+            f"{source} must be between 1 and the context size ({context}) minus 1, not {reserved!r}; "
+            "pass max_new_tokens=... to the Conversation"
+        )
+    return reserved, sent
+
+
+def _json_list(data: dict[str, Any], key: str) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise TypeError(f"{key!r} must be a list, not {type(value).__name__}")
+    return value
+
+
 async def _engine_stream(
     engine: Engine, prompt: list[Message], tools: tuple[Any, ...], options: GenerationOptions
 ) -> AsyncIterator[Any]:
-    """The engine's stream with its unexpected errors wrapped as :class:`EngineError`."""
+    """The engine's stream with its unexpected errors wrapped as :class:`EngineError`, and any failure
+    of an engine that was closed meanwhile reported as :class:`ConversationClosedError`."""
     stream = engine.stream(prompt, tools=tools, options=options)
     try:
         async for event in stream:
             yield event
-    except EngineError:
+    except ConversationClosedError:
         raise
     except Exception as exc:
+        if engine.closed:
+            raise ConversationClosedError(
+                f"the {type(engine).__name__} was closed while this round was generating; nothing of "
+                "the round was committed"
+            ) from exc
+        if isinstance(exc, HermitcrabError):
+            raise
         raise EngineError(f"{type(engine).__name__} failed: {type(exc).__name__}: {exc}") from exc
     finally:
         aclose = getattr(stream, "aclose", None)

@@ -85,11 +85,11 @@ def _chat(*args: str) -> subprocess.Popen[str]:
 
 @needs_demo_model
 def test_chat_streams_a_round_with_a_tool_call_and_exits_on_end_of_input() -> None:
+    # No --system: the tools module's own SYSTEM is used (without it the demo model declines).
     done = subprocess.run(
         [
             sys.executable, "-m", "hermitcrab", "chat",
             "--tools", "examples/weather_bot.py:TOOLS",
-            "--system", weather_bot.SYSTEM,
         ],
         input="What's the weather in Oslo, in Fahrenheit?\n",
         capture_output=True,
@@ -101,6 +101,8 @@ def test_chat_streams_a_round_with_a_tool_call_and_exits_on_end_of_input() -> No
     assert done.returncode == 0, done.stderr
     result = weather_bot.get_weather("Oslo", "F")
     assert "Loading the demo model" in done.stdout
+    assert "System prompt: SYSTEM from examples/weather_bot.py" in done.stdout
+    assert "Loading weights" not in done.stdout + done.stderr  # no transformers progress bar
     assert '  → get_weather({"city": "Oslo", "unit": "F"})\n' in done.stdout
     assert f"  ← {result}\n" in done.stdout
     answer = done.stdout.split(f"  ← {result}\n", 1)[1]
@@ -188,6 +190,66 @@ def test_ctrl_c_cancels_the_running_round_and_the_repl_goes_on(tmp_path: Path) -
     after = text.split("(cancelled", 1)[1]
     assert "you> " in after and "bot> " in after
     assert "→" not in after  # "Hello!" is answered without a tool call
+
+
+SLOW_LOAD = textwrap.dedent(
+    """
+    import sys, time
+    import hermitcrab.engines.hugging as hugging
+
+    def slow_init(self, *args, **kwargs):
+        print("slow load started", flush=True)
+        time.sleep(60)
+
+    hugging.HuggingEngine.__init__ = slow_init
+    from hermitcrab._cli import main
+    sys.exit(main(["chat", "--plain"]))
+    """
+)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT delivery to a child process is POSIX-only here")
+def test_ctrl_c_while_the_model_loads_quits_at_once() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_LOAD],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    out = _Reader(proc.stdout)
+    try:
+        out.wait_for("slow load started")
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 130
+        assert time.monotonic() - started < 10  # not after the 60 s load
+        _, stderr = proc.communicate(timeout=10)
+        assert "Traceback" not in stderr
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+        out.drain()
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            if pipe is not None and not pipe.closed:
+                pipe.close()
+
+
+def test_system_prompt_comes_from_system_or_the_tools_module_or_a_hint_is_shown(tmp_path: Path) -> None:
+    tools, system, notice = _cli._tools_and_system(["weather_bot:TOOLS"], None)
+    assert len(tools) == 2 and system == weather_bot.SYSTEM
+    assert notice is not None and "SYSTEM from weather_bot" in notice
+    _, mine, none = _cli._tools_and_system(["weather_bot:TOOLS"], "my prompt")
+    assert mine == "my prompt" and none is None
+    module = tmp_path / "bare_tools.py"
+    module.write_text(HANGING_TOOL, encoding="utf-8")
+    _, nothing, hint = _cli._tools_and_system([f"{module}:get_weather"], None)
+    assert nothing is None and hint is not None and "--system" in hint
+    assert _cli._tools_and_system([], None) == ([], None, None)
 
 
 def test_load_tools_reads_a_file_or_a_module() -> None:

@@ -192,6 +192,7 @@ def test_unknown_parser_name_raises_configuration_error(chat_model: Path) -> Non
 
 
 @pytest.mark.anyio
+@pytest.mark.loop_lag_limit(5, reason="the test loads a 4-bit model on the loop (construction is sync)")
 async def test_4bit_load_on_cpu_uses_bitsandbytes_layers_and_generates(chat_model: Path) -> None:
     pytest.importorskip("bitsandbytes")
     import bitsandbytes as bnb
@@ -205,6 +206,7 @@ async def test_4bit_load_on_cpu_uses_bitsandbytes_layers_and_generates(chat_mode
 
 
 @pytest.mark.anyio
+@pytest.mark.loop_lag_limit(5, reason="the test loads an 8-bit model on the loop (construction is sync)")
 async def test_8bit_load_on_cpu_generates(chat_model: Path) -> None:
     pytest.importorskip("bitsandbytes")
     import bitsandbytes as bnb
@@ -313,6 +315,7 @@ def test_count_tokens_uses_the_tokenizer(engine: HuggingEngine) -> None:
 
 # -- streaming and stopping -----------------------------------------------------------------------
 @pytest.mark.anyio
+@pytest.mark.loop_lag_limit(5, reason="the test runs plain model.generate on the loop to compare outputs")
 async def test_stream_deltas_concatenate_to_the_decode_of_raw_generate(engine: HuggingEngine) -> None:
     extra = _no_tools(engine)
     events, completion = await _collect(

@@ -24,6 +24,7 @@ import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import aclosing
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
@@ -41,6 +42,7 @@ from openai_server import (
     tool_call_stream,
 )
 
+from hermitcrab import Conversation
 from hermitcrab.engines._openai_stream import _ChunkAssembler, _SSEDecoder
 from hermitcrab.engines.openai import OpenAIEngine, _parse_retry_after
 from hermitcrab.errors import (
@@ -525,6 +527,35 @@ async def test_closed_engine_refuses_to_stream(server: ChatServer) -> None:
     await engine.close()
     with pytest.raises(ConversationClosedError, match="closed"):
         await engine.generate(HELLO)
+
+
+@pytest.mark.anyio
+async def test_closing_the_engine_mid_stream_rolls_the_conversation_round_back(server: ChatServer) -> None:
+    stream = text_stream("one ", "two ", "three ", "four ")
+    server.script(replace(stream, delay=0.2))
+    engine = OpenAIEngine(server.base_url, "m")
+    conv = Conversation(engine)
+    started = anyio.Event()
+    errors: list[BaseException] = []
+
+    async def run_round() -> None:
+        try:
+            async with conv.stream("hello") as events:
+                async for event in events:
+                    if isinstance(event, TextDelta):
+                        started.set()
+        except ConversationClosedError as exc:
+            errors.append(exc)
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run_round)
+            await started.wait()
+            await engine.close()
+    assert len(errors) == 1  # not a ServerError, not a completed cut-off reply
+    assert conv.history == ()
+    with pytest.raises(ConversationClosedError):
+        await conv.send("again")
 
 
 @pytest.mark.anyio

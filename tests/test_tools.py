@@ -214,6 +214,7 @@ def test_public_surface_is_pinned() -> None:
         "format_validation_error",
         "result_to_text",
         "tool",
+        "tool_cancelled",
         "tools_of",
     }
 

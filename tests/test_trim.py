@@ -107,11 +107,11 @@ def test_newest_turn_too_long_names_the_numbers() -> None:
     assert "80" in str(info.value) and str(info.value.prompt_tokens) in str(info.value)
 
 
-def test_fixed_part_too_long_is_a_clear_error() -> None:
+def test_fixed_part_too_long_is_a_clear_error_at_construction() -> None:
     engine = CountingEngine(max_context_size=50)
-    conv = Conversation(engine, system="long " * 100, max_new_tokens=10)
-    with pytest.raises(PromptTooLongError, match="system prompt"):
-        conv.prompt()
+    with pytest.raises(PromptTooLongError, match="system prompt") as info:
+        Conversation(engine, system="long " * 100, max_new_tokens=10)
+    assert info.value.budget == 40
 
 
 def test_cost_is_logarithmic_in_renders_and_incremental_in_lengths() -> None:

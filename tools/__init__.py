@@ -19,8 +19,14 @@ execution settings the runtime honours (``timeout``, ``retries``, ``retry_on``):
 
 Validation is pydantic's lax mode with unknown keys rejected; :func:`format_validation_error` turns a
 failure into a message the model can act on, and :func:`result_to_text` turns return values into text.
+
+Sync tools run in worker threads, and a thread cannot be killed: when a round is cancelled or a tool's
+timeout expires, the round moves on at once but the function runs until it returns (possibly while
+the next round runs). A long sync tool should check :func:`tool_cancelled` between steps and return
+early. See ``docs/reliability.md``.
 """
 
+from hermitcrab.tools._cancel import tool_cancelled
 from hermitcrab.tools._mcp import MCPTool, MCPTools
 from hermitcrab.tools._text import format_validation_error, result_to_text
 from hermitcrab.tools._tool import Tool, as_tool, tool, tools_of
@@ -33,5 +39,6 @@ __all__ = (
     "format_validation_error",
     "result_to_text",
     "tool",
+    "tool_cancelled",
     "tools_of",
 )

@@ -29,7 +29,7 @@ from typing import Any
 
 import docstring_parser
 import jsonschema
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaWarningKind
 from pydantic_core import PydanticUndefined
@@ -177,6 +177,7 @@ def build_signature(
         fields.append((internal, param.name))
 
     model = _create_model(tool_name, fn, field_defs, fields)
+    _check_defaults(tool_name, model, fields)
     try:
         raw = model.model_json_schema(schema_generator=_QuietJsonSchema)
     except Exception as exc:
@@ -207,6 +208,28 @@ def _create_model(
     except Exception as exc:
         _blame_parameter(tool_name, field_defs, fields, exc)
         raise ToolDefinitionError(f"tool {tool_name!r}: cannot build the argument model ({exc})") from exc
+
+
+def _check_defaults(tool_name: str, model: type[BaseModel], fields: list[tuple[str, str]]) -> None:
+    """Refuse a default that its own type hint rejects (``x: int = "abc"``): the schema would advertise
+    it and the tool would receive it unvalidated whenever the model leaves the argument out."""
+    for internal, name in fields:
+        info = model.model_fields[internal]
+        if info.is_required() or info.default_factory is not None:
+            continue
+        probe = create_model(  # type: ignore[call-overload]
+            "probe", __config__=ConfigDict(validate_default=True), **{internal: (info.annotation, info)}
+        )
+        try:
+            probe.model_validate({})
+        except ValidationError as exc:
+            reason = exc.errors(include_url=False)[0]["msg"]
+            hint = _type_name(info.annotation)
+            advice = f" (e.g. '{name}: {hint} | None = None')" if info.default is None else ""
+            raise ToolDefinitionError(
+                f"tool {tool_name!r}, parameter {name!r}: the default {info.default!r} does not match the "
+                f"type hint {hint} ({reason}); change the default or the hint{advice}"
+            ) from None
 
 
 def _blame_parameter(

@@ -22,13 +22,21 @@ def result_to_text(value: object) -> str:
 
     A ``str`` is used as is; a pydantic model becomes its JSON; anything else becomes JSON with
     ``ensure_ascii=False`` (dataclasses, enums, dates, sets and nested models through pydantic's
-    encoder, and ``str(value)`` for what has no JSON form).
+    encoder, and ``str(value)`` for what has no JSON form). A value that cannot be JSON as a whole (a
+    dict with tuple keys, a circular list, an integer too long to print as JSON) becomes ``str(value)``.
+
+    Raises:
+        Exception: whatever ``str(value)`` raised when even that fails (an object whose ``__str__``
+            raises, ``10**5000``); the conversation then answers the call with an error result.
     """
     if isinstance(value, str):
         return value
-    if isinstance(value, BaseModel):
-        return value.model_dump_json()
-    return json.dumps(value, ensure_ascii=False, default=_jsonable)
+    try:
+        if isinstance(value, BaseModel):
+            return value.model_dump_json()
+        return json.dumps(value, ensure_ascii=False, default=_jsonable)
+    except Exception:  # TypeError, ValueError, RecursionError, pydantic's serialization errors...
+        return str(value)
 
 
 def _jsonable(value: object) -> Any:

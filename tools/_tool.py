@@ -40,6 +40,11 @@ class Tool(Generic[P, R]):
         is_async: Whether :attr:`fn` returns an awaitable.
         fn: The callable to run; for a tool read from an instance (``obj.method``) it is bound to it.
 
+    Sync functions run in a worker thread, which cannot be killed: if the round is cancelled or
+    :attr:`timeout` expires, the round goes on without the result but the function runs until it
+    returns, possibly while the next round runs. Long sync tools should check
+    :func:`~hermitcrab.tools.tool_cancelled` between steps and return early.
+
     In a class body ``@tool`` works like a method: ``obj.method`` is a bound ``Tool`` (no ``self`` in the
     schema) and ``Class.method`` stays the plain, unbound one. ``@tool`` above ``@classmethod`` or
     ``@staticmethod`` works too.
