@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from hermitcrab.engines._constrained import constrained_formats
 from hermitcrab.engines.base import Engine, ToolSchema, completion_from_events
 from hermitcrab.engines.scripted import Fail, Hang, Reply, ScriptedEngine, ScriptedRequest
 
@@ -26,6 +27,7 @@ __all__ = (
     "ScriptedRequest",
     "ToolSchema",
     "completion_from_events",
+    "constrained_formats",
 )
 
 _LAZY = {"HuggingEngine": "hermitcrab.engines.hugging", "OpenAIEngine": "hermitcrab.engines.openai"}

@@ -341,7 +341,7 @@ class HuggingEngine(Engine):
         config = self.model.config.get_text_config(decoder=True)
         return ToolCallConstraint(
             self.tokenizer,
-            self.parser.name,
+            self.parser,
             vocab_size=getattr(config, "vocab_size", None),
             stop_token_ids=sorted(self._end_ids) or None,
             **self._constraint_settings,
@@ -384,7 +384,7 @@ class HuggingEngine(Engine):
             try:
                 self._answer_constraint = ToolCallConstraint(
                     self.tokenizer,
-                    self.parser.name,
+                    self.parser,
                     vocab_size=getattr(config, "vocab_size", None),
                     stop_token_ids=sorted(self._end_ids) or None,
                     free_calls=True,

@@ -282,6 +282,19 @@ def test_detection_of_the_families_added_without_fixtures(name: str) -> None:
     assert detect_format(EXCERPTS[name]) == name
 
 
+def test_detection_never_depends_on_registration_order() -> None:
+    """On every template here, one family matches at the highest ``detect_priority`` that any
+    matching family has: the order of two families with equal priority never decides a detection."""
+    from hermitcrab.prompting.registry import families
+
+    templates = {e["file"]: _read(e) for e in MANIFEST} | {f"excerpt {n}": t for n, t in EXCERPTS.items()}
+    for label, template in templates.items():
+        matching = [f for f in families() if any(all(m in template for m in alt) for alt in f.markers)]
+        if matching:
+            top = [f.name for f in matching if f.priority == matching[0].priority]
+            assert len(top) == 1, f"{label}: {top} match at detect_priority {matching[0].priority}"
+
+
 def test_kimi_k3_generation_prompt_starts_the_reply_in_thinking() -> None:
     prompt = '<|open|>message role="assistant"<|sep|><|open|>think<|sep|>'
     message = (
