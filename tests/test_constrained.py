@@ -23,7 +23,6 @@ pytest.importorskip("torch")
 
 import torch
 import xgrammar as xgr
-from tiny_models import ForcedTokensLogitsProcessor, build_tiny_chat_model
 from transformers import AutoTokenizer, LogitsProcessor
 
 from hermitcrab.engines._constrained import ToolCallConstraint, constrained_formats
@@ -31,6 +30,7 @@ from hermitcrab.engines.hugging import HuggingEngine
 from hermitcrab.errors import ConfigurationError, EngineError, MissingDependencyError
 from hermitcrab.events import Completion, GenerationOptions, TextDelta, ToolCallEvent
 from hermitcrab.messages import Message, ToolCall
+from hermitcrab.testing import ForcedTokensLogitsProcessor, build_tiny_chat_model
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "chat_templates"  # copied from shared/fixtures
 

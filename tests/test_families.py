@@ -170,23 +170,29 @@ def test_the_constraint_takes_the_grammar_and_stop_markers_from_the_family(acme:
 
 
 def _tiny_tokenizer() -> Any:
-    from tiny_models import train_tiny_tokenizer
+    from hermitcrab.testing import train_tiny_tokenizer
 
     return train_tiny_tokenizer()
 
 
-@pytest.mark.anyio
-async def test_a_family_of_your_own_is_detected_and_constrained_by_the_engine(
-    acme: type[AcmeParser], tmp_path: Path
-) -> None:
+@pytest.fixture
+def acme_model(tmp_path: Path) -> Path:
+    """A tiny real model whose chat template is ACME_TEMPLATE (built outside the event loop)."""
     pytest.importorskip("xgrammar")
     pytest.importorskip("transformers")
-    from tiny_models import build_tiny_chat_model
+    from hermitcrab.testing import build_tiny_chat_model
 
+    return build_tiny_chat_model(tmp_path / "acme", chat_template=ACME_TEMPLATE)
+
+
+@pytest.mark.anyio
+async def test_a_family_of_your_own_is_detected_and_constrained_by_the_engine(
+    acme: type[AcmeParser], acme_model: Path
+) -> None:
     from hermitcrab.engines import HuggingEngine
     from hermitcrab.events import GenerationOptions
 
-    model = build_tiny_chat_model(tmp_path / "acme", chat_template=ACME_TEMPLATE)
+    model = acme_model
     weather = {
         "type": "function",
         "function": {

@@ -14,7 +14,6 @@ import pytest
 pytest.importorskip("transformers")
 pytest.importorskip("torch")
 
-from tiny_models import TOOL_TOKENS, ForcedTokensLogitsProcessor, build_tiny_chat_model
 from transformers import LogitsProcessorList
 
 from hermitcrab import (
@@ -27,6 +26,7 @@ from hermitcrab import (
     tool,
 )
 from hermitcrab.engines.hugging import HuggingEngine
+from hermitcrab.testing import TOOL_TOKENS, ForcedTokensLogitsProcessor, build_tiny_chat_model
 
 pytestmark = pytest.mark.anyio
 

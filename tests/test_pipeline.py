@@ -1,7 +1,7 @@
 """PromptPipeline: presets against reference strings, tool calls through a pipeline and a parser, and
 token counts that add up exactly to tokenizing the whole rendered prompt.
 
-Tokenizers are tiny byte-level BPEs trained offline (tests/tiny_models.py), wrapped as transformers
+Tokenizers are tiny byte-level BPEs trained offline (hermitcrab.testing), wrapped as transformers
 tokenizers; one is trained on the plain base text, one also on sample prompts of every preset so that
 format markers and "space + word" pairs become single tokens, as in real vocabularies.
 """
@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tiny_models import BASE_TEXT, CHATML_HERMES_TEMPLATE, train_tiny_tokenizer
 
 from hermitcrab.engines.base import Engine
 from hermitcrab.errors import ConfigurationError
 from hermitcrab.messages import Message, ToolCall
+from hermitcrab.prompting import CHATML_HERMES_TEMPLATE
 from hermitcrab.prompting.parsers import HermesParser
 from hermitcrab.prompting.pipeline import (
     VICUNA_SYSTEM,
@@ -31,6 +31,7 @@ from hermitcrab.prompting.pipeline import (
     vicuna_pipeline,
 )
 from hermitcrab.runtime._trim import Trimmer, unit_starts
+from hermitcrab.testing import BASE_TEXT, train_tiny_tokenizer
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "chat_templates"  # copied from shared/fixtures
 SPECIAL = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<s>", "</s>")
