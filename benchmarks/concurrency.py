@@ -36,7 +36,7 @@ from typing import Any
 import anyio
 import torch
 
-from hermitcrab.engines.hugging import HuggingEngine
+from hermitcrab.engines import HuggingEngine
 from hermitcrab.events import Completion, GenerationOptions, ReasoningDelta, TextDelta, ToolCallEvent
 from hermitcrab.messages import Message
 from hermitcrab.testing import BASE_TEXT, build_tiny_chat_model

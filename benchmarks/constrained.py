@@ -40,8 +40,8 @@ for extra_path in (ROOT / "examples" / "demo_model",):
 
 from _timing import median_time  # noqa: E402
 
+from hermitcrab.engines import HuggingEngine  # noqa: E402
 from hermitcrab.engines._constrained import ToolCallConstraint  # noqa: E402
-from hermitcrab.engines.hugging import HuggingEngine  # noqa: E402
 from hermitcrab.events import Completion, GenerationOptions  # noqa: E402
 from hermitcrab.messages import Message, ToolCall  # noqa: E402
 

@@ -36,9 +36,9 @@ import torch
 from _timing import median_time
 from transformers import LogitsProcessorList, TextIteratorStreamer
 
+from hermitcrab.engines import HuggingEngine
 from hermitcrab.engines._hf_channel import ThreadToLoopChannel
 from hermitcrab.engines._hf_stream import make_streamer_classes
-from hermitcrab.engines.hugging import HuggingEngine
 from hermitcrab.events import GenerationOptions
 from hermitcrab.messages import Message
 from hermitcrab.runtime import Conversation

@@ -46,7 +46,7 @@ from hermitcrab import (
     tool,
     tool_cancelled,
 )
-from hermitcrab.engines.hugging import HuggingEngine
+from hermitcrab.engines import HuggingEngine
 from hermitcrab.testing import END_OF_TURN, build_tiny_chat_model
 
 PLANS = ("ok", "tool", "tool-fail", "tool-hang", "cancel")

@@ -10,12 +10,12 @@ import importlib
 import warnings
 from typing import TYPE_CHECKING, Any
 
+from hermitcrab.engines._base import Engine, ToolSchema, completion_from_events
 from hermitcrab.engines._constrained import constrained_formats
-from hermitcrab.engines.base import Engine, ToolSchema, completion_from_events
 
 if TYPE_CHECKING:
-    from hermitcrab.engines.hugging import HuggingEngine
-    from hermitcrab.engines.openai import OpenAIEngine
+    from hermitcrab.engines._hugging import HuggingEngine
+    from hermitcrab.engines._openai import OpenAIEngine
 
 __all__ = (
     "Engine",
@@ -26,7 +26,7 @@ __all__ = (
     "constrained_formats",
 )
 
-_LAZY = {"HuggingEngine": "hermitcrab.engines.hugging", "OpenAIEngine": "hermitcrab.engines.openai"}
+_LAZY = {"HuggingEngine": "hermitcrab.engines._hugging", "OpenAIEngine": "hermitcrab.engines._openai"}
 _MOVED_TO_TESTING = frozenset({"Fail", "Hang", "Reply", "ScriptedEngine", "ScriptedRequest"})
 """Names that moved to :mod:`hermitcrab.testing` (importable from here, with a warning, for one release)."""
 

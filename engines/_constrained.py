@@ -21,7 +21,7 @@ The pieces:
     when there is nothing to constrain. Compiled grammars are cached per (tool set, tool choice,
     reasoning state) in a bounded LRU cache on the constraint, i.e. per tokenizer. Compilation happens
     lazily on the processor's first call, which is in the engine's worker thread, not on the event loop.
-:class:`~hermitcrab.engines.hugging.HuggingEngine` with ``constrained=True``
+:class:`~hermitcrab.engines._hugging.HuggingEngine` with ``constrained=True``
     adds the processor to each round's ``logits_processor`` (after any of yours). Streaming, cancellation and
     KV reuse are the HuggingEngine's own, untouched. ``GenerationOptions(extra={"constrained": False})``
     turns the constraint off for one round (or for a conversation, through its default options).
@@ -80,10 +80,10 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hermitcrab.engines.base import ToolSchema
+from hermitcrab.engines._base import ToolSchema
 from hermitcrab.errors import ConfigurationError, EngineError, MissingDependencyError
-from hermitcrab.prompting.base import ToolCallParser
-from hermitcrab.prompting.registry import lookup, normalise, parser_names
+from hermitcrab.prompting._base import ToolCallParser
+from hermitcrab.prompting._registry import lookup, normalise, parser_names
 
 __all__ = ("ToolCallConstraint", "constrained_formats")
 

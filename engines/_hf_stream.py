@@ -9,7 +9,7 @@
   delta to a callback; :class:`StopOnEvent` is the stopping criterion that ends ``generate`` at the
   next token once a ``threading.Event`` is set (cancellation, a stop string, a closed stream).
 
-Nothing here imports torch at module level; the classes are built by ``engines/hugging.py`` only.
+Nothing here imports torch at module level; the classes are built by ``engines/_hugging.py`` only.
 """
 
 from __future__ import annotations

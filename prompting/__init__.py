@@ -40,12 +40,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from hermitcrab.prompting import parsers as _parsers  # registers the built-in families
+from hermitcrab.prompting import _families  # registers the built-in families
+from hermitcrab.prompting._base import ParserEvent, TemplateMarkers, ToolCallParser, assemble_message
 from hermitcrab.prompting._decode import json_calls, python_calls
-from hermitcrab.prompting.base import ParserEvent, TemplateMarkers, ToolCallParser, assemble_message
-from hermitcrab.prompting.detection import detect_format, detect_parser
-from hermitcrab.prompting.markup import Block, CallDecoder, MalformedCall, MarkupParser
-from hermitcrab.prompting.pipeline import (
+from hermitcrab.prompting._detection import detect_format, detect_parser
+from hermitcrab.prompting._markup import Block, CallDecoder, MalformedCall, MarkupParser
+from hermitcrab.prompting._pipeline import (
     VICUNA_SYSTEM,
     Piece,
     PromptCounts,
@@ -60,7 +60,7 @@ from hermitcrab.prompting.pipeline import (
     llama2_pipeline,
     vicuna_pipeline,
 )
-from hermitcrab.prompting.registry import (
+from hermitcrab.prompting._registry import (
     get_parser,
     parser_names,
     register_parser,
@@ -107,7 +107,7 @@ __all__ = (
 def __getattr__(name: str) -> Any:
     """The built-in family classes, once exported here (``HermesParser``...): still importable, with a
     deprecation warning, until the next release."""
-    parsers = _parsers
+    parsers = _families
     if name.endswith("Parser") and name in parsers.__all__:
         import warnings
 

@@ -2,7 +2,7 @@
 """Body decoders shared by the parser families: JSON calls, pythonic calls, XML-ish parameters.
 
 Each decoder takes the text between a block's markers and returns tool calls, raising
-:class:`~hermitcrab.prompting.markup.MalformedCall` with a message the model can act on when the text
+:class:`~hermitcrab.prompting._markup.MalformedCall` with a message the model can act on when the text
 cannot be read. Nothing here uses ``eval``: pythonic calls are read with :mod:`ast`.
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from hermitcrab.messages import ToolCall, new_call_id
-from hermitcrab.prompting.markup import MalformedCall, guess_name
+from hermitcrab.prompting._markup import MalformedCall, guess_name
 
 __all__: tuple[str, ...] = ()
 

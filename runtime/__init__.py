@@ -1,5 +1,5 @@
 """hermitcrab.runtime: the Conversation actor (rounds, trimming, tool dispatch)."""
 
-from hermitcrab.runtime.conversation import Conversation, RoundStream
+from hermitcrab.runtime._conversation import Conversation, RoundStream
 
 __all__ = ("Conversation", "RoundStream")

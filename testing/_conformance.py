@@ -1,6 +1,6 @@
 """The engine conformance suite: the behaviour every :class:`~hermitcrab.engines.Engine` must have.
 
-Conversations rely on these promises of the Engine interface (``engines/base.py`` states them); the
+Conversations rely on these promises of the Engine interface (``engines/_base.py`` states them); the
 suite checks them against a real engine, through its public methods only:
 
 * a stream ends with exactly one ``Completion``, after the deltas and tool calls it sums up;

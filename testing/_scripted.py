@@ -2,7 +2,7 @@
 
 Part of :mod:`hermitcrab.testing` (it used to live in ``hermitcrab.engines``).
 
-It is a real :class:`~hermitcrab.engines.base.Engine`: it counts tokens with a fixed, documented rule,
+It is a real :class:`~hermitcrab.engines._base.Engine`: it counts tokens with a fixed, documented rule,
 streams replies in chunks of any size through a real tool-call parser (Hermes
 ``<tool_call>{json}</tool_call>``
 by default), records every request it receives, and can be told to fail or to hang at any point, so an
@@ -22,7 +22,7 @@ from typing import Any, Union
 
 import anyio
 
-from hermitcrab.engines.base import Engine, ToolSchema, completion_from_events
+from hermitcrab.engines._base import Engine, ToolSchema, completion_from_events
 from hermitcrab.errors import ConfigurationError, ConversationClosedError, EngineError
 from hermitcrab.events import (
     EngineEvent,
@@ -33,7 +33,7 @@ from hermitcrab.events import (
     Usage,
 )
 from hermitcrab.messages import Message
-from hermitcrab.prompting.base import ToolCallParser
+from hermitcrab.prompting._base import ToolCallParser
 
 __all__ = ("Fail", "Hang", "Reply", "ReplyFunction", "ScriptedEngine", "ScriptedRequest")
 

@@ -18,7 +18,7 @@ import pytest
 pytest.importorskip("transformers")
 pytest.importorskip("torch")
 
-from hermitcrab.engines.hugging import HuggingEngine
+from hermitcrab.engines import HuggingEngine
 from hermitcrab.errors import ConfigurationError, ConversationClosedError, EngineError
 from hermitcrab.events import Completion, GenerationOptions, TextDelta
 from hermitcrab.messages import Message

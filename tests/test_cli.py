@@ -195,7 +195,7 @@ def test_ctrl_c_cancels_the_running_round_and_the_repl_goes_on(tmp_path: Path) -
 SLOW_LOAD = textwrap.dedent(
     """
     import sys, time
-    import hermitcrab.engines.hugging as hugging
+    import hermitcrab.engines._hugging as hugging
 
     def slow_init(self, *args, **kwargs):
         print("slow load started", flush=True)

@@ -28,7 +28,7 @@ from hermitcrab.prompting import (
     register_parser,
     unregister_parser,
 )
-from hermitcrab.prompting.parsers import HermesParser
+from hermitcrab.prompting._families import HermesParser
 from hermitcrab.prompting.templates import CHATML_HERMES_TEMPLATE
 
 ACME_TEMPLATE = CHATML_HERMES_TEMPLATE + "{#- tools are announced with <|acme_tools|> -#}"
@@ -134,10 +134,10 @@ def test_malformed_family_declarations_are_refused(attribute: str, value: Any, m
 
 
 def test_every_built_in_family_declares_itself_on_its_class() -> None:
-    from hermitcrab.prompting import parsers
+    from hermitcrab.prompting import _families
 
-    for cls_name in parsers.__all__:
-        cls = getattr(parsers, cls_name)
+    for cls_name in _families.__all__:
+        cls = getattr(_families, cls_name)
         assert issubclass(cls, ToolCallParser)
         assert cls.name, cls_name
         assert type(get_parser(cls.name)) is cls, cls_name

@@ -16,7 +16,7 @@ import torch
 from tiny_models import write_tiny_gguf
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from hermitcrab.engines.hugging import HuggingEngine
+from hermitcrab.engines import HuggingEngine
 from hermitcrab.errors import ConfigurationError, ModelLoadError
 from hermitcrab.events import GenerationOptions
 from hermitcrab.messages import Message

@@ -16,7 +16,7 @@ pytest.importorskip("torch")
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessorList
 
-from hermitcrab.engines.hugging import HuggingEngine
+from hermitcrab.engines import HuggingEngine
 from hermitcrab.errors import (
     ConfigurationError,
     ConversationClosedError,
@@ -37,7 +37,7 @@ from hermitcrab.testing import (
     check_round_trip,
 )
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "chat_templates"  # copied from shared/fixtures
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "chat_templates"  # see tests/fixtures/README.md
 
 WEATHER_TOOL = {
     "type": "function",

@@ -15,7 +15,7 @@ pytest.importorskip("torch")
 
 from transformers import LogitsProcessorList
 
-from hermitcrab.engines.hugging import HuggingEngine
+from hermitcrab.engines import HuggingEngine
 from hermitcrab.events import GenerationOptions, MessageEvent, TextDelta, ToolCallEvent, ToolResultEvent
 from hermitcrab.runtime import Conversation
 from hermitcrab.testing import TOOL_TOKENS, ForcedTokensLogitsProcessor, build_tiny_chat_model

@@ -43,8 +43,8 @@ from openai_server import (
 )
 
 from hermitcrab import Conversation
+from hermitcrab.engines._openai import OpenAIEngine, _parse_retry_after
 from hermitcrab.engines._openai_stream import _ChunkAssembler, _SSEDecoder
-from hermitcrab.engines.openai import OpenAIEngine, _parse_retry_after
 from hermitcrab.errors import (
     ConfigurationError,
     ConversationClosedError,

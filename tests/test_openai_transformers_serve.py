@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hermitcrab.engines.openai import OpenAIEngine
+from hermitcrab.engines import OpenAIEngine
 from hermitcrab.events import Completion, GenerationOptions, TextDelta
 from hermitcrab.messages import Message
 

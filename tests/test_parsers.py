@@ -19,7 +19,7 @@ from hermitcrab.prompting import (
     register_parser,
     resolve_parser,
 )
-from hermitcrab.prompting.parsers import HermesParser
+from hermitcrab.prompting._families import HermesParser
 
 
 def shape(message: Message) -> list[tuple[Any, ...]]:

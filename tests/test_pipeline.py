@@ -16,12 +16,11 @@ from typing import Any
 
 import pytest
 
-from hermitcrab.engines.base import Engine
+from hermitcrab.engines import Engine
 from hermitcrab.errors import ConfigurationError
 from hermitcrab.messages import Message, ToolCall
-from hermitcrab.prompting import CHATML_HERMES_TEMPLATE
-from hermitcrab.prompting.parsers import HermesParser
-from hermitcrab.prompting.pipeline import (
+from hermitcrab.prompting import (
+    CHATML_HERMES_TEMPLATE,
     VICUNA_SYSTEM,
     PromptPipeline,
     RenderContext,
@@ -30,10 +29,11 @@ from hermitcrab.prompting.pipeline import (
     llama2_pipeline,
     vicuna_pipeline,
 )
+from hermitcrab.prompting._families import HermesParser
 from hermitcrab.runtime._trim import Trimmer, unit_starts
 from hermitcrab.testing import BASE_TEXT, train_tiny_tokenizer
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "chat_templates"  # copied from shared/fixtures
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "chat_templates"  # see tests/fixtures/README.md
 SPECIAL = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<s>", "</s>")
 QWEN_SYSTEM = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
 

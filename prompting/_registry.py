@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TypeVar, overload
 
 from hermitcrab.errors import ConfigurationError
-from hermitcrab.prompting.base import ToolCallParser
+from hermitcrab.prompting._base import ToolCallParser
 
 __all__ = ("get_parser", "parser_names", "register_parser", "resolve_parser", "unregister_parser")
 
@@ -43,7 +43,7 @@ class Family:
 _REGISTRY: dict[str, type[ToolCallParser]] = {}
 """Normalised name -> parser class."""
 _FAMILIES: dict[type[ToolCallParser], Family] = {}
-"""Registered class -> its declarations. Filled when :mod:`hermitcrab.prompting.parsers` is imported
+"""Registered class -> its declarations. Filled when :mod:`hermitcrab.prompting._families` is imported
 and by users through :func:`register_parser`."""
 _counter = 0
 
@@ -188,7 +188,7 @@ def resolve_parser(
     when there is no template or nothing in it is recognised).
     """
     if spec is None:
-        from hermitcrab.prompting.detection import detect_parser
+        from hermitcrab.prompting._detection import detect_parser
 
         parser = detect_parser(chat_template) if chat_template else None
         return parser if parser is not None else get_parser("hermes")

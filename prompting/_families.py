@@ -1,8 +1,8 @@
 # ruff: noqa: RUF001, RUF002  (DeepSeek markers really use fullwidth bars)
 """The built-in tool-call parsers, one class per model family, registered by format name.
 
-Every parser here is a :class:`~hermitcrab.prompting.markup.MarkupParser`: a family is a handful of
-:class:`~hermitcrab.prompting.markup.Block` s plus the end-of-turn ``stop_markers``. Parsers expect the
+Every parser here is a :class:`~hermitcrab.prompting._markup.MarkupParser`: a family is a handful of
+:class:`~hermitcrab.prompting._markup.Block` s plus the end-of-turn ``stop_markers``. Parsers expect the
 model's text *with* its special tokens (decode with ``skip_special_tokens=False``): markers such as
 ``<|python_tag|>`` or ``[TOOL_CALLS]`` are special tokens in most tokenizers.
 
@@ -17,6 +17,7 @@ import re
 from typing import ClassVar
 
 from hermitcrab.messages import ToolCall
+from hermitcrab.prompting._base import TemplateMarkers
 from hermitcrab.prompting._decode import (
     call_from_object,
     deepseek_calls,
@@ -33,9 +34,8 @@ from hermitcrab.prompting._decode import (
     qwen_xml_calls,
     xtml_calls,
 )
-from hermitcrab.prompting.base import TemplateMarkers
-from hermitcrab.prompting.markup import Block, CallDecoder, MalformedCall, MarkupParser
-from hermitcrab.prompting.registry import register_parser
+from hermitcrab.prompting._markup import Block, CallDecoder, MalformedCall, MarkupParser
+from hermitcrab.prompting._registry import register_parser
 
 __all__ = (
     "ApertusParser",

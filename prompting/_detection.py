@@ -10,8 +10,8 @@ detected the same way.
 
 from __future__ import annotations
 
-from hermitcrab.prompting.base import ToolCallParser
-from hermitcrab.prompting.registry import families, get_parser
+from hermitcrab.prompting._base import ToolCallParser
+from hermitcrab.prompting._registry import families, get_parser
 
 __all__ = ("detect_format", "detect_parser")
 

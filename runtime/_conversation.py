@@ -29,7 +29,7 @@ import anyio
 import anyio.lowlevel
 import pydantic
 
-from hermitcrab.engines.base import Engine
+from hermitcrab.engines._base import Engine
 from hermitcrab.errors import (
     ConfigurationError,
     ConversationClosedError,

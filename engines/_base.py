@@ -49,7 +49,7 @@ from hermitcrab.events import (
     Usage,
 )
 from hermitcrab.messages import Message
-from hermitcrab.prompting.base import assemble_message
+from hermitcrab.prompting._base import assemble_message
 
 __all__ = ("Engine", "ToolSchema", "completion_from_events")
 

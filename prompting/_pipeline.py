@@ -7,7 +7,7 @@ block, render tool calls and results, merge turns and wrap them in their markers
 joined and the *generation prefix* (the text that opens the reply, e.g. ``<|im_start|>assistant\\n``) is
 appended. Steps are plain callables ``step(turns, context) -> turns``, so you can write your own::
 
-    from hermitcrab.prompting.pipeline import PromptPipeline, chatml_pipeline
+    from hermitcrab.prompting._pipeline import PromptPipeline, chatml_pipeline
 
     pipeline = (
         PromptPipeline()
