@@ -80,6 +80,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hermitcrab._tool_choice import check_tool_choice
 from hermitcrab.engines._base import ToolSchema
 from hermitcrab.errors import ConfigurationError, EngineError, MissingDependencyError
 from hermitcrab.prompting._base import ToolCallParser
@@ -444,19 +445,7 @@ class ToolCallConstraint:
 # -- helpers ---------------------------------------------------------------------------------------
 def _normalise_choice(tools: Sequence[ToolSchema], tool_choice: str | None) -> tuple[str, str | None]:
     """``("auto" | "none" | "required" | "forced", forced tool name or None)``; raises when invalid."""
-    if tool_choice is None or tool_choice == "auto":
-        return "auto", None
-    if tool_choice in ("none", "required"):
-        if tool_choice == "required" and not tools:
-            raise ConfigurationError("tool_choice='required' needs at least one tool, but none were given")
-        return tool_choice, None
-    names = [_function(t)["name"] for t in tools]
-    if isinstance(tool_choice, str) and tool_choice in names:
-        return "forced", tool_choice
-    raise ConfigurationError(
-        f"tool_choice must be 'auto', 'none', 'required' or the name of a declared tool "
-        f"({', '.join(names) or 'no tools declared'}), not {tool_choice!r}"
-    )
+    return check_tool_choice(tool_choice, (_function(t)["name"] for t in tools))
 
 
 def _function(tool: ToolSchema, max_string_length: int | None = None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from hermitcrab.events import __all__ as _events_all
 from hermitcrab.messages import *  # noqa: F403
 from hermitcrab.messages import __all__ as _messages_all
 from hermitcrab.prompting import PromptPipeline
-from hermitcrab.runtime import Conversation, RoundStream
+from hermitcrab.runtime import Conversation, RoundStream, ToolFailure
 from hermitcrab.testing import Fail, Hang, ScriptedEngine
 from hermitcrab.tools import MCPTools, Tool, tool, tool_cancelled
 
@@ -43,6 +43,7 @@ __all__ = (
     "RoundStream",
     "ScriptedEngine",
     "Tool",
+    "ToolFailure",
     "tool",
     "tool_cancelled",
     *_errors_all,

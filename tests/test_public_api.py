@@ -43,6 +43,7 @@ _ERRORS = {
     "ServerError",
     "ToolDefinitionError",
     "ToolExecutionError",
+    "ToolRetry",
     "ToolRoundsExceededError",
 }
 _EVENTS = {
@@ -73,6 +74,7 @@ PUBLIC: dict[str, set[str]] = {
         "RoundStream",
         "ScriptedEngine",
         "Tool",
+        "ToolFailure",
         "tool",
         "tool_cancelled",
         *_ERRORS,
@@ -82,7 +84,7 @@ PUBLIC: dict[str, set[str]] = {
     "hermitcrab.errors": _ERRORS,
     "hermitcrab.events": _EVENTS,
     "hermitcrab.messages": _MESSAGES,
-    "hermitcrab.runtime": {"Conversation", "RoundStream"},
+    "hermitcrab.runtime": {"Conversation", "RoundStream", "ToolFailure"},
     "hermitcrab.engines": {
         "Engine",
         "HuggingEngine",

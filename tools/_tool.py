@@ -35,8 +35,12 @@ class Tool(Generic[P, R]):
         parameters: JSON schema of the argument object: ``type``, ``properties``, ``required``,
             ``additionalProperties: false``. Shared, not copied: do not mutate it.
         timeout: Seconds one call may run before the runtime gives up on it, or ``None`` for no limit.
-        retries: Extra attempts after a failure that :attr:`retry_on` allows (0: try once).
+        retries: Extra attempts after a failure that :attr:`retry_on` allows (0: try once), made by the
+            runtime without asking the model.
         retry_on: Exception types worth retrying (empty: retry nothing).
+        max_retries: How many times per round the tool may raise
+            :class:`~hermitcrab.errors.ToolRetry` to ask the *model* for another call; one more is a
+            failure.
         is_async: Whether :attr:`fn` returns an awaitable.
         fn: The callable to run; for a tool read from an instance (``obj.method``) it is bound to it.
 
@@ -56,6 +60,7 @@ class Tool(Generic[P, R]):
     timeout: float | None
     retries: int
     retry_on: tuple[type[BaseException], ...]
+    max_retries: int = 1
     is_async: bool
     fn: Callable[..., Any]
 
@@ -68,6 +73,7 @@ class Tool(Generic[P, R]):
         timeout: float | None = None,
         retries: int = 0,
         retry_on: type[BaseException] | tuple[type[BaseException], ...] = (),
+        max_retries: int = 1,
         _namespace: Mapping[str, Any] | None = None,
     ) -> None:
         kind: _Kind = "function"
@@ -94,6 +100,7 @@ class Tool(Generic[P, R]):
         self.timeout = _check_timeout(self.name, timeout)
         self.retries = _check_retries(self.name, retries)
         self.retry_on = _check_retry_on(self.name, retry_on)
+        self.max_retries = _check_retries(self.name, max_retries, "max_retries")
         if description is not None and not isinstance(description, str):
             raise ToolDefinitionError(f"tool {self.name!r}: description must be a str, not {description!r}")
         self._signature: Signature = build_signature(
@@ -194,6 +201,7 @@ def tool(
     timeout: float | None = None,
     retries: int = 0,
     retry_on: type[BaseException] | tuple[type[BaseException], ...] = (),
+    max_retries: int = 1,
 ) -> Callable[[Callable[P, R]], Tool[P, R]]: ...
 
 
@@ -206,11 +214,14 @@ def tool(
     timeout: float | None = None,
     retries: int = 0,
     retry_on: type[BaseException] | tuple[type[BaseException], ...] = (),
+    max_retries: int = 1,
 ) -> Tool[P, R] | Callable[[Callable[P, R]], Tool[P, R]]:
     """Turn a function (sync or async, plain or method) into a :class:`Tool` the model can call.
 
     Use it bare (``@tool``) or with options (``@tool(name=..., description=..., timeout=..., retries=...,
-    retry_on=(...))``). Every parameter needs a type hint; its description comes from
+    retry_on=(...), max_retries=...)``). ``retries``/``retry_on`` retry an exception without the model;
+    ``max_retries`` is how often per round the tool may raise :class:`~hermitcrab.errors.ToolRetry` to
+    ask the model for a corrected call. Every parameter needs a type hint; its description comes from
     ``Annotated[T, Field(description=...)]`` or from the docstring's parameter section (Google, NumPy
     or reST). Problems are reported at once, as :class:`~hermitcrab.errors.ToolDefinitionError` naming
     the tool and the parameter.
@@ -237,6 +248,7 @@ def tool(
         "timeout": timeout,
         "retries": retries,
         "retry_on": retry_on,
+        "max_retries": max_retries,
     }
     if fn is not None:
         return Tool(fn, **options, _namespace=namespace)
@@ -334,10 +346,10 @@ def _check_timeout(name: str, timeout: object) -> float | None:
     return float(timeout)
 
 
-def _check_retries(name: str, retries: object) -> int:
-    """``retries`` as a non-negative int."""
+def _check_retries(name: str, retries: object, label: str = "retries") -> int:
+    """``retries`` (or ``max_retries``) as a non-negative int."""
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ToolDefinitionError(f"tool {name!r}: retries must be an int >= 0, not {retries!r}")
+        raise ToolDefinitionError(f"tool {name!r}: {label} must be an int >= 0, not {retries!r}")
     return retries
 
 
