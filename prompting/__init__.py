@@ -42,24 +42,12 @@ from typing import Any
 
 from hermitcrab.prompting import _families  # registers the built-in families
 from hermitcrab.prompting._base import ParserEvent, TemplateMarkers, ToolCallParser, assemble_message
+from hermitcrab.prompting._counting import PromptCounts
 from hermitcrab.prompting._decode import json_calls, python_calls
 from hermitcrab.prompting._detection import detect_format, detect_parser
 from hermitcrab.prompting._markup import Block, CallDecoder, MalformedCall, MarkupParser
-from hermitcrab.prompting._pipeline import (
-    VICUNA_SYSTEM,
-    Piece,
-    PromptCounts,
-    PromptPipeline,
-    RenderContext,
-    RenderedPrompt,
-    Step,
-    Turn,
-    chatml_pipeline,
-    hermes_tool_call,
-    hermes_tools_block,
-    llama2_pipeline,
-    vicuna_pipeline,
-)
+from hermitcrab.prompting._pipeline import PromptPipeline
+from hermitcrab.prompting._presets import VICUNA_SYSTEM, chatml_pipeline, llama2_pipeline, vicuna_pipeline
 from hermitcrab.prompting._registry import (
     get_parser,
     parser_names,
@@ -67,6 +55,8 @@ from hermitcrab.prompting._registry import (
     resolve_parser,
     unregister_parser,
 )
+from hermitcrab.prompting._tool_formats import hermes_tool_call, hermes_tools_block
+from hermitcrab.prompting._turns import Piece, RenderContext, RenderedPrompt, Step, Turn
 from hermitcrab.prompting.templates import CHATML_HERMES_TEMPLATE
 
 __all__ = (
