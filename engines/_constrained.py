@@ -528,7 +528,7 @@ def _processor_class() -> type:
 
     xgr = _import_xgrammar()
 
-    class GrammarLogitsProcessor(LogitsProcessor):
+    class GrammarLogitsProcessor(LogitsProcessor):  # type: ignore[misc]  # transformers is untyped here
         """Masks the logits of tokens the grammar forbids, one matcher per sequence in the batch.
 
         Single use: each ``generate`` call needs a new one (the matchers follow that generation).

@@ -55,7 +55,7 @@ import threading
 from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 import anyio.to_thread
@@ -392,7 +392,7 @@ class HuggingEngine(Engine):
                 )
             except MissingDependencyError:
                 self._answer_constraint = False
-        return self._answer_constraint or None
+        return cast("ToolCallConstraint | None", self._answer_constraint or None)
 
     # -- prompts and token counts -----------------------------------------------------------------
     def build_prompt(self, messages: Sequence[Message], tools: Sequence[ToolSchema] = ()) -> str:
@@ -452,7 +452,7 @@ class HuggingEngine(Engine):
     def _encode(self, text: str) -> list[int]:
         # verbose=False: a prompt longer than the tokenizer's model_max_length is checked against
         # max_context_size instead (with a clear error), not warned about by transformers.
-        return self.tokenizer.encode(text, add_special_tokens=False, verbose=False)
+        return cast("list[int]", self.tokenizer.encode(text, add_special_tokens=False, verbose=False))
 
     def _render(
         self,
@@ -820,7 +820,7 @@ def _session_key(session: Any) -> Hashable | None:
         hash(session)
     except TypeError:
         return id(session)
-    return session
+    return cast(Hashable, session)
 
 
 @contextlib.contextmanager

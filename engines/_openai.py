@@ -18,7 +18,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import anyio
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
@@ -175,7 +175,7 @@ class OpenAIEngine(Engine):
         ``"off"`` sends nothing (servers that reject ``response_format``). In every case the
         conversation shows the schema to the model and validates the answer, retrying with the errors.
         """
-        httpx = _import_httpx()
+        http = _import_httpx()
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise ConfigurationError(
                 f"base_url must be an http(s) URL such as 'http://localhost:8000/v1', not {base_url!r}"
@@ -212,10 +212,8 @@ class OpenAIEngine(Engine):
         self._headers = {"Accept": "text/event-stream", **(headers or {})}
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
-        self._timeout = httpx.Timeout(timeout, connect=connect_timeout)
-        self._limits = httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        )
+        self._timeout = http.Timeout(timeout, connect=connect_timeout)
+        self._limits = http.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._owns_client = client is None
         self._client: httpx.AsyncClient | None = client
         self._scale = 1.0
@@ -267,8 +265,8 @@ class OpenAIEngine(Engine):
         if self._closed:
             raise ConversationClosedError("this OpenAIEngine has been closed; create a new one")
         if self._client is None:
-            httpx = _import_httpx()
-            self._client = httpx.AsyncClient(timeout=self._timeout, limits=self._limits)
+            http = _import_httpx()
+            self._client = http.AsyncClient(timeout=self._timeout, limits=self._limits)
         return self._client
 
     # -- token counting -----------------------------------------------------------------------
@@ -487,7 +485,7 @@ class OpenAIEngine(Engine):
 
     async def _attempt(self, body: dict[str, Any], parser: ToolCallParser | None) -> _Stream:
         """Send the request and read until the first events (or the end): everything that may be retried."""
-        httpx = _import_httpx()
+        http = _import_httpx()
         url = f"{self.base_url}/chat/completions"
         response: httpx.Response | None = None
         opened: _Stream | None = None
@@ -532,13 +530,13 @@ class OpenAIEngine(Engine):
                 error = ServerError(f"{what} {url}: {exc}", status_code=status)
                 error.__cause__ = exc
                 raise _Retryable(error) from exc
-            if isinstance(exc, httpx.UnsupportedProtocol):
+            if isinstance(exc, http.UnsupportedProtocol):
                 raise ConfigurationError(f"base_url {self.base_url!r} is not usable: {exc}") from exc
-            if isinstance(exc, httpx.TransportError):
+            if isinstance(exc, http.TransportError):
                 error = ServerError(_describe_transport_error(exc, url))
                 error.__cause__ = exc
                 raise _Retryable(error) from exc
-            if isinstance(exc, httpx.HTTPError):
+            if isinstance(exc, http.HTTPError):
                 raise ServerError(f"request to {url} failed: {exc}") from exc
             raise
 
@@ -569,10 +567,10 @@ class OpenAIEngine(Engine):
 
     def _broken_midway(self, exc: Exception, events: list[EngineEvent]) -> ServerError:
         """The error for a stream that failed after output reached the consumer (never retried)."""
-        httpx = _import_httpx()
+        http = _import_httpx()
         what = (
             _describe_transport_error(exc, self.base_url)
-            if isinstance(exc, httpx.TransportError)
+            if isinstance(exc, http.TransportError)
             else str(exc)
         )
         shown = sum(len(e.text) for e in events if isinstance(e, (TextDelta, ReasoningDelta)))
@@ -590,7 +588,7 @@ class OpenAIEngine(Engine):
         if isinstance(exc, _Retryable) and exc.retry_after is not None:
             return exc.retry_after
         base = min(self.max_retry_wait, self.backoff * 2 ** (state.attempt_number - 1))
-        return base * random.uniform(0.5, 1.0)
+        return cast(float, base * random.uniform(0.5, 1.0))
 
     def _log_retry(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome is not None else None
@@ -684,9 +682,9 @@ def _error_detail(response: httpx.Response) -> str:
         if isinstance(inner, Mapping) and inner.get("message"):
             return str(inner["message"])[:500]
         if isinstance(payload.get("message"), str):
-            return payload["message"][:500]
+            return cast(str, payload["message"][:500])
         if isinstance(payload.get("detail"), str):
-            return payload["detail"][:500]
+            return cast(str, payload["detail"][:500])
     return text[:500]
 
 
@@ -709,12 +707,12 @@ def _parse_retry_after(value: str | None) -> float | None:
 
 
 def _describe_transport_error(exc: Exception, url: str) -> str:
-    httpx = _import_httpx()
-    if isinstance(exc, httpx.ConnectTimeout):
+    http = _import_httpx()
+    if isinstance(exc, http.ConnectTimeout):
         return f"timed out connecting to {url}"
-    if isinstance(exc, httpx.ConnectError):
+    if isinstance(exc, http.ConnectError):
         return f"could not connect to {url} ({exc or 'connection refused'}); is the server running?"
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, http.TimeoutException):
         return f"timed out waiting for {url} ({type(exc).__name__}); raise timeout= if the model is slow"
     return f"the connection to {url} failed ({type(exc).__name__}: {exc or 'no detail'})"
 

@@ -119,7 +119,7 @@ def assemble_message(events: list[ParserEvent]) -> Message:
         if not event.text:
             continue
         if parts and type(parts[-1]) is cls:
-            parts[-1] = cls(text=parts[-1].text + event.text)  # type: ignore[union-attr]
+            parts[-1] = cls(text=parts[-1].text + event.text)
         else:
             parts.append(cls(text=event.text))
     if all(isinstance(p, TextPart) for p in parts):

@@ -87,7 +87,7 @@ class PromptPipeline:
         return replace(
             self,
             steps=(*self.steps, fn),
-            _labels=(*self._labels, label or getattr(fn, "__name__", repr(fn))),
+            _labels=(*self._labels, label or str(getattr(fn, "__name__", repr(fn)))),
         )
 
     def configure(

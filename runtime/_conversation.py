@@ -117,7 +117,7 @@ class Conversation:
         engine: Engine,
         *,
         system: str | None = None,
-        tools: Iterable[Tool | Callable[..., Any]] | Tool | Callable[..., Any] = (),
+        tools: Iterable[Tool[..., Any] | Callable[..., Any]] | Tool[..., Any] | Callable[..., Any] = (),
         pinned: Iterable[Message | str] = (),
         history: Iterable[Message] = (),
         max_tool_rounds: int = 8,
@@ -145,7 +145,7 @@ class Conversation:
         reserved, sent = _reserve_new_tokens(engine, max_new_tokens, options)
         self.engine = engine
         self.system = system
-        self._tools: dict[str, Tool] = {}
+        self._tools: dict[str, Tool[..., Any]] = {}
         for entry in _tool_entries(tools):
             t = as_tool(entry)
             if t.name in self._tools:
@@ -202,7 +202,7 @@ class Conversation:
         return self._pinned
 
     @property
-    def tools(self) -> tuple[Tool, ...]:
+    def tools(self) -> tuple[Tool[..., Any], ...]:
         """The tools the model may call."""
         return tuple(self._tools.values())
 
@@ -587,7 +587,7 @@ class Conversation:
         path: str | os.PathLike[str],
         engine: Engine,
         *,
-        tools: Iterable[Tool | Callable[..., Any]] | Tool | Callable[..., Any] = (),
+        tools: Iterable[Tool[..., Any] | Callable[..., Any]] | Tool[..., Any] | Callable[..., Any] = (),
         system: str | None = None,
         pinned: Iterable[Message | str] | None = None,
         **kwargs: Any,
@@ -767,7 +767,7 @@ def _json_list(data: dict[str, Any], key: str) -> list[Any]:
 
 async def _engine_stream(
     engine: Engine, prompt: list[Message], tools: tuple[Any, ...], options: GenerationOptions
-) -> AsyncIterator[Any]:
+) -> AsyncGenerator[Any, None]:
     """The engine's stream with its unexpected errors wrapped as :class:`EngineError`, and any failure
     of an engine that was closed meanwhile reported as :class:`ConversationClosedError`."""
     stream = engine.stream(prompt, tools=tools, options=options)

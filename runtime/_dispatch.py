@@ -204,7 +204,7 @@ class _Text:
 
 async def run_tool_calls(
     calls: Sequence[ToolCall],
-    tools: Mapping[str, Tool],
+    tools: Mapping[str, Tool[..., Any]],
     policy: DispatchPolicy,
     mark_round: Callable[[], AbstractContextManager[None]],
     room: int | None = None,
@@ -279,10 +279,13 @@ def _error(policy: DispatchPolicy, failure: ToolFailure) -> Message:
 
 
 async def _answer(
-    call: ToolCall, tools: Mapping[str, Tool], policy: DispatchPolicy, retries: dict[str, int]
+    call: ToolCall, tools: Mapping[str, Tool[..., Any]], policy: DispatchPolicy, retries: dict[str, int]
 ) -> ToolFailure | _Text:
     def fail(
-        kind: ToolFailureKind, text: str, tool: Tool | None = None, error: BaseException | None = None
+        kind: ToolFailureKind,
+        text: str,
+        tool: Tool[..., Any] | None = None,
+        error: BaseException | None = None,
     ) -> ToolFailure:
         return ToolFailure(kind, call, tool, error, f"Error: {text}")
 
@@ -343,7 +346,7 @@ def _short(exc: BaseException, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-async def _execute(tool: Tool, kwargs: dict[str, Any]) -> Any:
+async def _execute(tool: Tool[..., Any], kwargs: dict[str, Any]) -> Any:
     """Run the tool once per attempt (retries only for its declared ``retry_on`` exceptions)."""
     if tool.retries and tool.retry_on:
         retrying = AsyncRetrying(
@@ -381,7 +384,7 @@ class _ToolTimeout(Exception):
     """The tool's own timeout expired (distinct from a TimeoutError the tool itself raised)."""
 
 
-async def _attempt(tool: Tool, kwargs: dict[str, Any]) -> Any:
+async def _attempt(tool: Tool[..., Any], kwargs: dict[str, Any]) -> Any:
     flag = CancelFlag()
     try:
         with anyio.move_on_after(tool.timeout):  # None means no limit

@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, Union, cast
 
 import anyio
 
@@ -109,7 +109,7 @@ class ScriptedEngine(Engine):
         if callable(script) and not isinstance(script, (BaseException, type)):
             self._function = script
         else:
-            self._script = list(script)
+            self._script = list(cast("Iterable[Reply]", script))
         self._next = 0
         self.max_context_size = max_context_size
         self.chunk_size = chunk_size
@@ -191,7 +191,7 @@ class ScriptedEngine(Engine):
                 yield event
             text_len = self.message_len(reply) - 2
         else:
-            text, tail = _split_reply(reply)
+            text, tail = _split_reply(cast("str | Hang | Fail", reply))  # exceptions were raised above
             cut = _cut_after_tokens(text, options.max_new_tokens)
             if cut is not None:  # the reply runs past max_new_tokens: cut it there, as a model would be
                 text, tail, finish = cut, None, "length"
@@ -204,7 +204,8 @@ class ScriptedEngine(Engine):
             if tail is not None:
                 await self._pause()
                 if isinstance(tail, Hang):
-                    await self._hang()
+                    await self._hang()  # returns only by raising: cancelled, or the engine closed
+                assert isinstance(tail, Fail)
                 raise tail.error
             for event in parser.finish():
                 events.append(event)

@@ -7,7 +7,7 @@ import math
 import sys
 import types
 from collections.abc import Callable, Mapping
-from typing import Any, Generic, Literal, ParamSpec, TypeVar, overload
+from typing import Any, Generic, Literal, ParamSpec, TypeVar, cast, overload
 
 from hermitcrab.errors import ToolDefinitionError
 from hermitcrab.tools._schema import Signature, build_signature, check_name
@@ -77,12 +77,14 @@ class Tool(Generic[P, R]):
         _namespace: Mapping[str, Any] | None = None,
     ) -> None:
         kind: _Kind = "function"
-        if isinstance(fn, classmethod):
-            kind, fn = "classmethod", fn.__func__
-        elif isinstance(fn, staticmethod):
-            kind, fn = "staticmethod", fn.__func__
-        if isinstance(fn, Tool):
-            raise ToolDefinitionError(f"{fn.name!r} is already a tool; apply @tool once")
+        raw: object = fn  # @tool also takes classmethod and staticmethod objects
+        if isinstance(raw, classmethod):
+            kind, fn = "classmethod", cast("Callable[P, R]", raw.__func__)
+        elif isinstance(raw, staticmethod):
+            kind, fn = "staticmethod", raw.__func__
+        given: object = fn  # a Tool is callable too
+        if isinstance(given, Tool):
+            raise ToolDefinitionError(f"{given.name!r} is already a tool; apply @tool once")
         if not callable(fn):
             raise ToolDefinitionError(f"@tool needs a function, not {type(fn).__name__} {fn!r}")
         label = name if name is not None else getattr(fn, "__name__", None)
@@ -338,8 +340,12 @@ def _check_timeout(name: str, timeout: object) -> float | None:
     """``timeout`` as float seconds, or ``None``; it must be a positive number."""
     if timeout is None:
         return None
-    number = isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
-    if not number or math.isnan(timeout) or timeout <= 0:
+    if (
+        not isinstance(timeout, (int, float))
+        or isinstance(timeout, bool)
+        or math.isnan(timeout)
+        or timeout <= 0
+    ):
         raise ToolDefinitionError(
             f"tool {name!r}: timeout must be a positive number of seconds or None, not {timeout!r}"
         )
