@@ -15,7 +15,7 @@ Calls of one reply run concurrently in a task group: sync tools in worker thread
 natively, each with its timeout and optional tenacity retries.
 
 A sync tool's thread cannot be killed: when the round stops waiting for it (cancellation, timeout),
-its :class:`~hermitcrab.tools.CancelFlag` is set so the tool can see it through
+its cancel flag (``tools/_cancel.py``) is set so the tool can see it through
 :func:`~hermitcrab.tools.tool_cancelled` and return early; until it does, the thread runs on.
 
 The results of one reply then share what the prompt budget leaves (:func:`fit_results`): each is cut to
