@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo web test lint format bench clean
+.PHONY: demo web test lint typecheck format bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +24,16 @@ web: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python .ci/typecheck.py
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# mypy --strict on the library (pyproject.toml [tool.mypy]); .ci/typecheck.py says how it finds the packages.
+typecheck: $(STAMP)
+	$(BIN)/python .ci/typecheck.py
 
 format: $(STAMP)
 	$(BIN)/ruff format .
@@ -38,4 +43,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/trim.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache build/typecheck build/mypy_cache

@@ -29,21 +29,18 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
 import anyio
 import torch
-from tiny_models import BASE_TEXT, build_tiny_chat_model
 
-from hermitcrab.engines.hugging import HuggingEngine
+from hermitcrab.engines import HuggingEngine
 from hermitcrab.events import Completion, GenerationOptions, ReasoningDelta, TextDelta, ToolCallEvent
 from hermitcrab.messages import Message
+from hermitcrab.testing import BASE_TEXT, build_tiny_chat_model
 
 NEW_TOKENS = 32
 WORDS = BASE_TEXT.split()

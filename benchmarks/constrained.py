@@ -34,14 +34,14 @@ from typing import Any
 import anyio
 
 ROOT = Path(__file__).resolve().parents[1]
-for extra_path in (ROOT / "tests", ROOT / "examples" / "demo_model"):
+for extra_path in (ROOT / "examples" / "demo_model",):
     if str(extra_path) not in sys.path:
         sys.path.insert(0, str(extra_path))
 
 from _timing import median_time  # noqa: E402
 
+from hermitcrab.engines import HuggingEngine  # noqa: E402
 from hermitcrab.engines._constrained import ToolCallConstraint  # noqa: E402
-from hermitcrab.engines.hugging import HuggingEngine  # noqa: E402
 from hermitcrab.events import Completion, GenerationOptions  # noqa: E402
 from hermitcrab.messages import Message, ToolCall  # noqa: E402
 
@@ -365,8 +365,9 @@ def main() -> None:
     args = parser.parse_args()
 
     import torch
-    from tiny_models import build_tiny_chat_model
     from transformers import AutoTokenizer
+
+    from hermitcrab.testing import build_tiny_chat_model
 
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:

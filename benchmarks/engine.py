@@ -1,6 +1,6 @@
 """HuggingEngine benchmark: overheads against plain transformers, KV reuse, loop lag, quantization.
 
-Everything is measured side by side in one run on tiny offline models (tests/tiny_models.py), with
+Everything is measured side by side in one run on tiny offline models (hermitcrab.testing), with
 one torch thread, and printed as one table:
 
 1. Round overhead: ``engine.generate`` (worker thread, streamer, parser, anyio stream) against a raw
@@ -30,21 +30,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
 import anyio
 import anyio.lowlevel
 import torch
 from _timing import median_time
-from tiny_models import TOOL_TOKENS, build_tiny_chat_model
 from transformers import LogitsProcessorList, TextIteratorStreamer
 
+from hermitcrab.engines import HuggingEngine
 from hermitcrab.engines._hf_channel import ThreadToLoopChannel
 from hermitcrab.engines._hf_stream import make_streamer_classes
-from hermitcrab.engines.hugging import HuggingEngine
 from hermitcrab.events import GenerationOptions
 from hermitcrab.messages import Message
 from hermitcrab.runtime import Conversation
+from hermitcrab.testing import TOOL_TOKENS, build_tiny_chat_model
 
 ROWS: list[tuple[str, str, str, str]] = []
 

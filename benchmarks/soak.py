@@ -27,18 +27,14 @@ import json
 import os
 import random
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
 import anyio
 import torch
-from tiny_models import END_OF_TURN, build_tiny_chat_model
 
 from hermitcrab import (
     Conversation,
@@ -50,7 +46,8 @@ from hermitcrab import (
     tool,
     tool_cancelled,
 )
-from hermitcrab.engines.hugging import HuggingEngine
+from hermitcrab.engines import HuggingEngine
+from hermitcrab.testing import END_OF_TURN, build_tiny_chat_model
 
 PLANS = ("ok", "tool", "tool-fail", "tool-hang", "cancel")
 WEIGHTS = (4, 3, 2, 1, 2)

@@ -12,7 +12,6 @@ offline model with a real tokenizer and chat template (needs the ``hf`` extra).
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -56,10 +55,8 @@ def naive_trim(engine: Engine, system: Message, history: Sequence[Message], budg
 def build_engine(kind: str, workdir: Path) -> Engine:
     if kind == "scripted":
         return ScriptedEngine(max_context_size=BUDGET + MAX_NEW_TOKENS)
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-    from tiny_models import build_tiny_chat_model  # type: ignore[import-not-found]
-
     from hermitcrab import HuggingEngine
+    from hermitcrab.testing import build_tiny_chat_model
 
     folder = build_tiny_chat_model(workdir / "tiny")
     return HuggingEngine(str(folder), max_context_size=BUDGET + MAX_NEW_TOKENS)

@@ -67,7 +67,7 @@ def serve(max_batch_size: int | None, constrained: bool) -> None:
     from weather_bot import SYSTEM, TOOLS
     from web_app import create_app
 
-    torch.set_num_threads(1)  # fastest for a tiny model on these machines (docs/field-notes.md)
+    torch.set_num_threads(1)  # fastest for a tiny model on these machines
     options = {"max_batch_size": max_batch_size} if max_batch_size is not None else {}
     engine = HuggingEngine(
         DEMO_MODEL,

@@ -21,27 +21,31 @@ The pieces:
     when there is nothing to constrain. Compiled grammars are cached per (tool set, tool choice,
     reasoning state) in a bounded LRU cache on the constraint, i.e. per tokenizer. Compilation happens
     lazily on the processor's first call, which is in the engine's worker thread, not on the event loop.
-:class:`~hermitcrab.engines.hugging.HuggingEngine` with ``constrained=True``
+:class:`~hermitcrab.engines._hugging.HuggingEngine` with ``constrained=True``
     adds the processor to each round's ``logits_processor`` (after any of yours). Streaming, cancellation and
     KV reuse are the HuggingEngine's own, untouched. ``GenerationOptions(extra={"constrained": False})``
     turns the constraint off for one round (or for a conversation, through its default options).
 
-Families covered (the engine's detected parser name chooses the grammar; :func:`constrained_formats`
-lists the names):
+Families covered: each family declares its grammar on its parser class (``grammar = "hermes"``, or the
+name of an xgrammar built-in structural tag); the engine's parser chooses it, and
+:func:`constrained_formats` lists the format names that have one.
 
-* **Hermes / Qwen2.5 / Qwen3 / QwQ / Hermes-3 / Granite 4** (parser ``hermes`` and its aliases):
-  hermitcrab's own structural tag, ``<tool_call>\\n{"name": "<tool>", "arguments": <JSON>}\\n</tool_call>``
-  after a ``<tool_call>`` trigger. Tested end to end with a tiny model.
-* Through xgrammar's per-family ``get_model_structural_tag``, for when hermitcrab registers parsers
-  under these names (format names of ``shared/fixtures/chat_templates/MANIFEST.json``; checked: each
-  grammar accepts the call that the family's own chat template renders, under ``"auto"``,
-  ``"required"`` and a forced tool, and rejects it under ``"none"``): ``llama3_json`` (Llama 3.1/3.2
-  JSON calls), ``harmony`` (gpt-oss), ``deepseek_v3`` (DeepSeek-R1 and its distills; a required call
-  follows ``</think>`` without a newline), ``deepseek_v31``, ``deepseek_v32_dsml``, ``kimi_k2``,
-  ``qwen3_coder_xml`` (Qwen3-Coder XML parameters).
+* **Hermes / Qwen2.5 / Qwen3 / QwQ / Hermes-3 / Granite 4** (parser ``hermes`` and its aliases,
+  ``grammar = "hermes"``): hermitcrab's own structural tag,
+  ``<tool_call>\\n{"name": "<tool>", "arguments": <JSON>}\\n</tool_call>`` after a ``<tool_call>``
+  trigger. Tested end to end with a tiny model. A family of your own whose calls are written this way
+  declares ``grammar = "hermes"`` too.
+* Through xgrammar's per-family ``get_model_structural_tag`` (checked against the fixture chat
+  templates in ``tests/fixtures/chat_templates``: each grammar accepts the call that the family's own
+  template renders, under ``"auto"``, ``"required"`` and a forced tool, and rejects it under
+  ``"none"``): ``llama3_json`` (``"llama"``: Llama 3.1/3.2 JSON calls), ``harmony`` (gpt-oss),
+  ``deepseek_v3`` (``"deepseek_r1"``: DeepSeek-R1 and its distills; a required call follows
+  ``</think>`` without a newline), ``deepseek_v31`` (``"deepseek_v3_1"``), ``deepseek_v32``
+  (``"deepseek_v3_2"``), ``kimi_k2`` (``"kimi"``), ``qwen3_coder`` (``"qwen_3_coder"``: Qwen3-Coder XML
+  parameters).
 * Not covered (xgrammar 0.2.8 has no matching grammar, or it rejects what the template renders):
   GLM-4.6 (xgrammar's ``glm_4_7`` differs), MiniMax-M2, Mistral, pythonic, Command R, Granite 3,
-  Phi-4, functionary and the rest of the fixtures. ``ToolCallConstraint`` raises
+  Phi-4, functionary, DeepSeek V4 and the rest. ``ToolCallConstraint`` raises
   :class:`~hermitcrab.errors.ConfigurationError` for them.
 
 Constraining fixes structure, not meaning: a model that does not attend to the city in the question
@@ -71,41 +75,20 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hermitcrab.engines.base import ToolSchema
+from hermitcrab._tool_choice import check_tool_choice
+from hermitcrab.engines._base import ToolSchema
 from hermitcrab.errors import ConfigurationError, EngineError, MissingDependencyError
-from hermitcrab.prompting.registry import get_parser
+from hermitcrab.prompting._base import ToolCallParser
+from hermitcrab.prompting._registry import lookup, normalise, parser_names
 
 __all__ = ("ToolCallConstraint", "constrained_formats")
 
 _EXTRA = "pip install 'hermitcrab[constrained]'"
-
-_HERMES_FORMATS = frozenset({"hermes", "qwen", "qwen2_5", "qwen3", "qwq", "nous", "granite4"})
-"""Parser names whose calls are Hermes ``<tool_call>`` JSON (grammar built here)."""
-
-_XGRAMMAR_FORMATS: Mapping[str, str] = {
-    "llama3_json": "llama",
-    "llama3": "llama",
-    "harmony": "harmony",
-    "gpt_oss": "harmony",
-    "deepseek_v3": "deepseek_r1",
-    "deepseek_r1": "deepseek_r1",
-    "deepseek_v31": "deepseek_v3_1",
-    "deepseek_v3_1": "deepseek_v3_1",
-    "deepseek_v32_dsml": "deepseek_v3_2",
-    "deepseek_v32": "deepseek_v3_2",
-    "deepseek_v3_2": "deepseek_v3_2",
-    "kimi_k2": "kimi",
-    "kimi": "kimi",
-    "qwen3_coder_xml": "qwen_3_coder",
-    "qwen3_coder": "qwen_3_coder",
-}
-"""Parser names (hermitcrab's, normalised) -> xgrammar's built-in structural-tag format."""
 
 _HERMES_TRIGGER = "<tool_call>"
 _HERMES_CLOSE = "</tool_call>"
@@ -119,14 +102,10 @@ _LENGTH_SAFE_CHAR = r'[^\x00-\x1f"\\<]'
 doc)."""
 
 
-def _key(name: str) -> str:
-    """A format name normalised as the parser registry does (``qwen2.5`` == ``Qwen2_5``)."""
-    return re.sub(r"[-._\s]+", "_", name.strip().lower())
-
-
 def constrained_formats() -> list[str]:
-    """Every parser format name that :class:`ToolCallConstraint` has a grammar for, sorted."""
-    return sorted(_HERMES_FORMATS | set(_XGRAMMAR_FORMATS))
+    """Every registered parser format name (aliases included) whose family declares a ``grammar``,
+    sorted: the formats :class:`ToolCallConstraint` can constrain."""
+    return sorted(name for name in parser_names() if getattr(lookup(name), "grammar", None) is not None)
 
 
 def _import_xgrammar() -> Any:
@@ -144,8 +123,9 @@ class ToolCallConstraint:
 
     Args:
         tokenizer: The model's Hugging Face tokenizer.
-        format: The tool-call format: the engine's parser name (``engine.parser.name``), e.g.
-            ``"hermes"``. See :func:`constrained_formats`.
+        format: The tool-call format: a registered parser name, e.g. ``"hermes"`` (see
+            :func:`constrained_formats`), or the engine's parser itself (a class or instance, registered
+            or not). The family's ``grammar`` class attribute chooses the grammar.
         vocab_size: The model's vocabulary size (its logits' width, often larger than the tokenizer's
             because of padding). Default: the tokenizer's.
         stop_token_ids: Tokens that end the reply (the engine's end-of-turn ids); the grammar allows
@@ -168,7 +148,7 @@ class ToolCallConstraint:
     def __init__(
         self,
         tokenizer: Any,
-        format: str = "hermes",
+        format: str | ToolCallParser | type[ToolCallParser] = "hermes",
         *,
         vocab_size: int | None = None,
         stop_token_ids: Sequence[int] | None = None,
@@ -178,8 +158,13 @@ class ToolCallConstraint:
         max_string_length: int | None = None,
         free_calls: bool = False,
     ) -> None:
-        name = _key(format)
-        if not free_calls and name not in _HERMES_FORMATS and name not in _XGRAMMAR_FORMATS:
+        if isinstance(format, str):
+            name, family = normalise(format), lookup(format)
+        else:
+            family = format if isinstance(format, type) else type(format)
+            name = normalise(family.name)
+        grammar = family.grammar if family is not None else None
+        if not free_calls and grammar is None:
             raise ConfigurationError(
                 f"no tool-call grammar for the format {format!r}; constrained decoding supports "
                 f"{', '.join(constrained_formats())} (choose the engine's parser=..., or turn "
@@ -199,7 +184,10 @@ class ToolCallConstraint:
         self.max_string_length = max_string_length
         self.tokenizer = tokenizer
         self.free_calls = free_calls
-        self._builtin = _XGRAMMAR_FORMATS.get(name)
+        self._grammar = grammar
+        self._builtin = grammar if grammar != "hermes" else None
+        """xgrammar's built-in structural tag for this family (``None``: hermitcrab's Hermes grammar)."""
+        self._stop_strings: tuple[str, ...] = tuple(family.stop_markers) if family is not None else ()
         self._vocab_size = vocab_size
         self._stops = sorted({int(t) for t in stop_token_ids}) if stop_token_ids else None
         # Made on first use (in the generating thread: a large vocabulary takes a while, and an engine
@@ -380,17 +368,14 @@ class ToolCallConstraint:
         return StructuralTag(format=SequenceFormat(elements=[prefix, body]))
 
     def _stop_markers(self) -> tuple[str, ...]:
-        try:
-            return tuple(get_parser(self.format).stop_markers)
-        except Exception:  # a format without a registered parser (free_calls)
-            return ()
+        return self._stop_strings
 
     # -- structured answers -------------------------------------------------------------------------
     def _answer_grammar(self, tools: Sequence[ToolSchema], choice: str) -> bool:
         """Whether the final answer of this reply can be put under a JSON-schema grammar."""
         if self._builtin == "harmony" or choice in ("required", "forced"):
             return False
-        return choice == "none" or not tools or self.format in _HERMES_FORMATS
+        return choice == "none" or not tools or self._grammar == "hermes"
 
     def _answer_tag(
         self, functions: list[dict[str, Any]], choice: str, reasoning: str, schema: Mapping[str, Any]
@@ -460,19 +445,7 @@ class ToolCallConstraint:
 # -- helpers ---------------------------------------------------------------------------------------
 def _normalise_choice(tools: Sequence[ToolSchema], tool_choice: str | None) -> tuple[str, str | None]:
     """``("auto" | "none" | "required" | "forced", forced tool name or None)``; raises when invalid."""
-    if tool_choice is None or tool_choice == "auto":
-        return "auto", None
-    if tool_choice in ("none", "required"):
-        if tool_choice == "required" and not tools:
-            raise ConfigurationError("tool_choice='required' needs at least one tool, but none were given")
-        return tool_choice, None
-    names = [_function(t)["name"] for t in tools]
-    if isinstance(tool_choice, str) and tool_choice in names:
-        return "forced", tool_choice
-    raise ConfigurationError(
-        f"tool_choice must be 'auto', 'none', 'required' or the name of a declared tool "
-        f"({', '.join(names) or 'no tools declared'}), not {tool_choice!r}"
-    )
+    return check_tool_choice(tool_choice, (_function(t)["name"] for t in tools))
 
 
 def _function(tool: ToolSchema, max_string_length: int | None = None) -> dict[str, Any]:
@@ -555,7 +528,7 @@ def _processor_class() -> type:
 
     xgr = _import_xgrammar()
 
-    class GrammarLogitsProcessor(LogitsProcessor):
+    class GrammarLogitsProcessor(LogitsProcessor):  # type: ignore[misc]  # transformers is untyped here
         """Masks the logits of tokens the grammar forbids, one matcher per sequence in the batch.
 
         Single use: each ``generate`` call needs a new one (the matchers follow that generation).

@@ -205,7 +205,7 @@ def _roomy_layer_class() -> type:
     """The layer class below, built on first use (this module imports without transformers)."""
     from transformers.cache_utils import DynamicLayer
 
-    class RoomyLayer(DynamicLayer):
+    class RoomyLayer(DynamicLayer):  # type: ignore[misc]  # transformers is untyped here
         """A ``DynamicLayer`` whose keys and values are views ``[:rows, :, :length]`` into buffers with
         room for more slots and ``ROOM`` more positions: steps and newcomers write in place."""
 
@@ -594,7 +594,9 @@ class Scheduler:
             self._ready.remove(row)
             self._retire_cache(row, row.cache)
             self._end(row)
-        cancelled = [(row, None, True) for row in self._cache.owners if row is not None and row.stop.is_set()]
+        cancelled: list[tuple[Row, BaseException | None, bool]] = [
+            (row, None, True) for row in self._cache.owners if row is not None and row.stop.is_set()
+        ]
         if cancelled:
             self._leave(cancelled)
 

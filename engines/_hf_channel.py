@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 import anyio
 import anyio.from_thread
@@ -35,7 +35,7 @@ def _call_soon_threadsafe() -> Callable[[Callable[[], object]], None]:
     if call_soon is None:
         call_soon = getattr(native, "run_sync_soon", None)  # trio.lowlevel.TrioToken
     if call_soon is not None:
-        return call_soon
+        return cast(Callable[[Callable[[], object]], None], call_soon)
 
     def blocking(fn: Callable[[], object]) -> None:  # any other backend: anyio's blocking call
         anyio.from_thread.run_sync(fn, token=token)

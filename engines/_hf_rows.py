@@ -25,7 +25,7 @@ import anyio
 from hermitcrab.engines._hf_channel import ThreadToLoopChannel
 from hermitcrab.engines._hf_stream import DeltaStreamer
 from hermitcrab.events import EngineEvent, Usage
-from hermitcrab.prompting.base import ToolCallParser
+from hermitcrab.prompting._base import ToolCallParser
 
 __all__ = ("Item", "Row", "RowState", "Sampler", "flush_blocking", "prompt_tensor")
 

@@ -9,7 +9,7 @@
   delta to a callback; :class:`StopOnEvent` is the stopping criterion that ends ``generate`` at the
   next token once a ``threading.Event`` is set (cancellation, a stop string, a closed stream).
 
-Nothing here imports torch at module level; the classes are built by ``engines/hugging.py`` only.
+Nothing here imports torch at module level; the classes are built by ``engines/_hugging.py`` only.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 __all__ = (
     "DeltaStreamer",
@@ -51,9 +51,10 @@ class IncrementalDetokenizer:
         self._read = 0
 
     def _text(self, start: int, stop: int | None = None) -> str:
-        return self._decode(
+        text = self._decode(
             self._ids[start:stop], skip_special_tokens=self._skip, clean_up_tokenization_spaces=False
         )
+        return cast(str, text)
 
     def push(self, token_id: int) -> str:
         """Add one token; return the text that became stable (often ``""`` mid-character)."""
@@ -236,10 +237,10 @@ def make_streamer_classes() -> tuple[type[DeltaStreamer], type[StopOnEvent]]:
     """
     from transformers.generation import BaseStreamer, StoppingCriteria
 
-    class _Streamer(DeltaStreamer, BaseStreamer):
+    class _Streamer(DeltaStreamer, BaseStreamer):  # type: ignore[misc]  # transformers is untyped here
         pass
 
-    class _Criterion(StopOnEvent, StoppingCriteria):
+    class _Criterion(StopOnEvent, StoppingCriteria):  # type: ignore[misc]
         pass
 
     return _Streamer, _Criterion

@@ -8,7 +8,7 @@ Two small, synchronous, I/O-free pieces so they can be tested and reasoned about
   text and reasoning deltas as they come, and each tool call once it is complete. Native tool calls
   arrive as ``tool_calls`` deltas (``index``, ``id``, ``function.name``, argument fragments) and are
   assembled here; in text mode the content goes through a hermitcrab
-  :class:`~hermitcrab.prompting.base.ToolCallParser` instead.
+  :class:`~hermitcrab.prompting._base.ToolCallParser` instead.
 
 Problems the model can fix (arguments that are not JSON, a call without a name) become a
 :class:`~hermitcrab.messages.ToolCall` with ``error`` set. Problems of the *server* (a payload that is
@@ -25,7 +25,7 @@ from typing import Any
 
 from hermitcrab.events import ReasoningDelta, TextDelta, ToolCallEvent, Usage
 from hermitcrab.messages import ToolCall, new_call_id
-from hermitcrab.prompting.base import ParserEvent, ToolCallParser
+from hermitcrab.prompting._base import ParserEvent, ToolCallParser
 
 __all__ = ()
 

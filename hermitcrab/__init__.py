@@ -2,7 +2,10 @@
 
 The public names live here::
 
-    from hermitcrab import tool, Conversation, Message, ScriptedEngine, HuggingEngine
+    from hermitcrab import tool, Conversation, Message, HuggingEngine
+
+``ScriptedEngine``, ``Fail`` and ``Hang`` are here too, for tests; they live in
+:mod:`hermitcrab.testing`, with the tiny-model builders and the engine conformance suite.
 
 ``HuggingEngine`` and ``OpenAIEngine`` load lazily (they need the ``hf`` / ``openai`` extras).
 """
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hermitcrab.engines import Engine, Fail, Hang, ScriptedEngine
+from hermitcrab.engines import Engine
 from hermitcrab.errors import *  # noqa: F403
 from hermitcrab.errors import __all__ as _errors_all
 from hermitcrab.events import *  # noqa: F403
@@ -19,7 +22,8 @@ from hermitcrab.events import __all__ as _events_all
 from hermitcrab.messages import *  # noqa: F403
 from hermitcrab.messages import __all__ as _messages_all
 from hermitcrab.prompting import PromptPipeline
-from hermitcrab.runtime import Conversation, RoundStream
+from hermitcrab.runtime import Conversation, RoundStream, ToolFailure
+from hermitcrab.testing import Fail, Hang, ScriptedEngine
 from hermitcrab.tools import MCPTools, Tool, tool, tool_cancelled
 
 if TYPE_CHECKING:
@@ -39,6 +43,7 @@ __all__ = (
     "RoundStream",
     "ScriptedEngine",
     "Tool",
+    "ToolFailure",
     "tool",
     "tool_cancelled",
     *_errors_all,

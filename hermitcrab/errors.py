@@ -22,6 +22,10 @@ The hierarchy::
 Problems the *model* can fix (unknown tool, invalid JSON, arguments that fail validation, a tool that
 raised) are not exceptions: the conversation turns them into tool-result messages the model reads.
 ``docs/reliability.md`` lists, per fault, which error a caller gets and what happens to the history.
+
+One exception here is a signal your code raises, not an error hermitcrab raises::
+
+    ToolRetry (Exception)                    a tool asks the model to call it again, differently
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ __all__ = (
     "ServerError",
     "ToolDefinitionError",
     "ToolExecutionError",
+    "ToolRetry",
     "ToolRoundsExceededError",
 )
 
@@ -151,3 +156,20 @@ class SaveFileError(HermitcrabError):
 
 class SaveFileVersionError(SaveFileError):
     """A saved conversation was written by a newer format version than this hermitcrab understands."""
+
+
+class ToolRetry(Exception):
+    """Raised *by a tool* to ask the model to call it again, differently: ``raise ToolRetry("...")``.
+
+    The model reads the message as the call's result (say what was wrong and what to do instead) and
+    may call the tool again. Each tool may ask this ``max_retries`` times per round
+    (``@tool(max_retries=...)``, default 1); a tool that asks once more than that is treated as a tool
+    that failed (an error result, or :class:`ToolExecutionError` with ``tool_errors="raise"``).
+
+    Unlike a failure, a retry within the budget never aborts a round, whatever ``tool_errors`` says,
+    and ``@tool(retries=..., retry_on=...)`` never retries it by itself: only the model can.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

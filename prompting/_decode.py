@@ -2,7 +2,7 @@
 """Body decoders shared by the parser families: JSON calls, pythonic calls, XML-ish parameters.
 
 Each decoder takes the text between a block's markers and returns tool calls, raising
-:class:`~hermitcrab.prompting.markup.MalformedCall` with a message the model can act on when the text
+:class:`~hermitcrab.prompting._markup.MalformedCall` with a message the model can act on when the text
 cannot be read. Nothing here uses ``eval``: pythonic calls are read with :mod:`ast`.
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from hermitcrab.messages import ToolCall, new_call_id
-from hermitcrab.prompting.markup import MalformedCall, guess_name
+from hermitcrab.prompting._markup import MalformedCall, guess_name
 
 __all__: tuple[str, ...] = ()
 
@@ -280,13 +280,13 @@ def _literal(node: ast.AST, bare_names: bool = True) -> Any:
         return [_literal(item, bare_names) for item in node.elts]
     if isinstance(node, ast.Dict):
         out: dict[Any, Any] = {}
-        for key, value in zip(node.keys, node.values, strict=True):
+        for key, item in zip(node.keys, node.values, strict=True):
             if key is None:
                 raise MalformedCall("dict unpacking (**) is not allowed in tool-call arguments")
             k = _literal(key, bare_names)
             if not isinstance(k, (str, int, float, bool)) and k is not None:
                 raise MalformedCall("dictionary keys in tool-call arguments must be strings or numbers")
-            out[k] = _literal(value, bare_names)
+            out[k] = _literal(item, bare_names)
         return out
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         value = _literal(node.operand, bare_names)

@@ -2,14 +2,20 @@
 
 Every call becomes exactly one tool-result message, in call order. Problems the model can fix (a
 malformed call, an unknown tool, arguments that fail validation, a tool that raised or timed out, a
-result that cannot be turned into text) become error results it can read; with ``on_error="raise"`` a
-tool's own exception instead aborts the round as :class:`~hermitcrab.errors.ToolExecutionError` (the
-first failing call's, in call order, with the others on its ``others``; never an exception group).
+result that cannot be turned into text) become error results it can read: each is described by a
+:class:`ToolFailure`, and the policy's ``describe`` (``Conversation.format_tool_error``) words it. With
+``on_error="raise"`` a tool's own exception instead aborts the round as
+:class:`~hermitcrab.errors.ToolExecutionError` (the first failing call's, in call order, with the others
+on its ``others``; never an exception group).
+
+A tool that raises :class:`~hermitcrab.errors.ToolRetry` asks the model for another call: within the
+tool's ``max_retries`` per round (counted in the round's ``retries``) that is an error result and never
+aborts the round; one more is a failure like any other.
 Calls of one reply run concurrently in a task group: sync tools in worker threads, async tools
 natively, each with its timeout and optional tenacity retries.
 
 A sync tool's thread cannot be killed: when the round stops waiting for it (cancellation, timeout),
-its :class:`~hermitcrab.tools.CancelFlag` is set so the tool can see it through
+its cancel flag (``tools/_cancel.py``) is set so the tool can see it through
 :func:`~hermitcrab.tools.tool_cancelled` and return early; until it does, the thread runs on.
 
 The results of one reply then share what the prompt budget leaves (:func:`fit_results`): each is cut to
@@ -29,14 +35,27 @@ from typing import Any, Literal
 import anyio
 import anyio.to_thread
 import pydantic
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    retry_if_not_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
 
-from hermitcrab.errors import ToolExecutionError
+from hermitcrab.errors import ConfigurationError, ToolExecutionError, ToolRetry
 from hermitcrab.messages import Message, ToolCall
 from hermitcrab.tools import Tool, format_validation_error
 from hermitcrab.tools._cancel import CancelFlag, call_scope
 
-__all__ = ("DispatchPolicy", "fit_results", "run_tool_calls", "share_budget", "truncate_to_tokens")
+__all__ = (
+    "DispatchPolicy",
+    "ToolFailure",
+    "fit_results",
+    "run_tool_calls",
+    "share_budget",
+    "truncate_to_tokens",
+)
 
 TRUNCATION_MARKER = "\n[... truncated: the result had {total} tokens; only the first {kept} are shown]"
 
@@ -50,6 +69,40 @@ _COUNT_CHUNK = 16_384
 """Long texts are counted in pieces this long, so the counting thread gives the GIL back often."""
 
 
+ToolFailureKind = Literal[
+    "malformed", "unknown_tool", "invalid_arguments", "retry", "timeout", "raised", "bad_result"
+]
+
+
+@dataclass(frozen=True)
+class ToolFailure:
+    """A tool call that did not give a result, as the model will be told about it.
+
+    :meth:`Conversation.format_tool_error <hermitcrab.Conversation.format_tool_error>` turns it into
+    the text of the error result; :attr:`text` is hermitcrab's own wording.
+    """
+
+    kind: ToolFailureKind
+    """What went wrong: ``"malformed"`` (the call could not be parsed), ``"unknown_tool"``,
+    ``"invalid_arguments"`` (validation failed), ``"retry"`` (the tool raised
+    :class:`~hermitcrab.errors.ToolRetry`), ``"timeout"``, ``"raised"`` (the tool raised; also a
+    ``ToolRetry`` past the tool's ``max_retries``) or ``"bad_result"`` (the result cannot be shown as
+    text)."""
+    call: ToolCall
+    """The call as the model wrote it."""
+    tool: Tool[..., Any] | None
+    """The tool called (``None`` for a malformed call or an unknown tool)."""
+    error: BaseException | None
+    """The exception behind it (pydantic's ``ValidationError``, the tool's exception, the
+    ``ToolRetry``), if any."""
+    text: str
+    """hermitcrab's default text for the model (``"Error: ..."``)."""
+
+
+def _default_text(failure: ToolFailure) -> str:
+    return failure.text
+
+
 @dataclass(frozen=True)
 class DispatchPolicy:
     """How a conversation runs tools (built from the Conversation's arguments)."""
@@ -58,6 +111,8 @@ class DispatchPolicy:
     max_result_tokens: int
     count_tokens: Callable[[str], int]
     parallel: bool = True
+    describe: Callable[[ToolFailure], str] = _default_text
+    """Words a failed call for the model (``Conversation.format_tool_error``)."""
 
 
 # -- counting and cutting (thread-safe, pure) ---------------------------------------------------------
@@ -149,28 +204,31 @@ class _Text:
 
 async def run_tool_calls(
     calls: Sequence[ToolCall],
-    tools: Mapping[str, Tool],
+    tools: Mapping[str, Tool[..., Any]],
     policy: DispatchPolicy,
     mark_round: Callable[[], AbstractContextManager[None]],
     room: int | None = None,
+    retries: dict[str, int] | None = None,
 ) -> list[Message]:
     """Answer every call with a tool-result message, in call order.
 
     ``mark_round`` is entered around each tool's execution (the conversation uses it to detect a tool
     calling back into its own conversation). ``room`` is the number of tokens the results may take
-    together (``None``: only ``policy.max_result_tokens`` applies to each).
+    together (``None``: only ``policy.max_result_tokens`` applies to each). ``retries`` counts, per
+    tool name, the :class:`~hermitcrab.errors.ToolRetry` requests of the round so far (updated here).
 
     Raises:
         ToolExecutionError: with ``on_error="raise"``, the first failing call's (in call order); the
             other calls are cancelled, and errors of calls that failed too are on its ``others``.
     """
-    outcomes: list[Message | _Text | None] = [None] * len(calls)
+    outcomes: list[ToolFailure | _Text | None] = [None] * len(calls)
     failures: list[tuple[int, ToolExecutionError]] = []
+    counts = retries if retries is not None else {}
 
     async def one(index: int, call: ToolCall, scope: anyio.CancelScope | None) -> None:
         try:
             with mark_round():
-                outcomes[index] = await _answer(call, tools, policy)
+                outcomes[index] = await _answer(call, tools, policy, counts)
         except ToolExecutionError as exc:
             failures.append((index, exc))
             if scope is not None:
@@ -190,7 +248,9 @@ async def run_tool_calls(
         first = failures[0][1]
         first.others = tuple(exc for _, exc in failures[1:])
         raise first
-    return await _fitted(calls, [o for o in outcomes if o is not None], policy, room)
+    # Failures are worded here, in call order on the loop, once every call has run.
+    answers = [o if isinstance(o, _Text) else _error(policy, o) for o in outcomes if o is not None]
+    return await _fitted(calls, answers, policy, room)
 
 
 async def _fitted(
@@ -210,27 +270,54 @@ async def _fitted(
     ]
 
 
-def _error(call: ToolCall, text: str) -> Message:
-    return Message.tool_result(call, f"Error: {text}", is_error=True)
+def _error(policy: DispatchPolicy, failure: ToolFailure) -> Message:
+    """The error result the model reads for ``failure``, worded by the policy."""
+    text = policy.describe(failure)
+    if not isinstance(text, str):
+        raise ConfigurationError(f"format_tool_error() must return a str, not {type(text).__name__}")
+    return Message.tool_result(failure.call, text, is_error=True)
 
 
-async def _answer(call: ToolCall, tools: Mapping[str, Tool], policy: DispatchPolicy) -> Message | _Text:
+async def _answer(
+    call: ToolCall, tools: Mapping[str, Tool[..., Any]], policy: DispatchPolicy, retries: dict[str, int]
+) -> ToolFailure | _Text:
+    def fail(
+        kind: ToolFailureKind,
+        text: str,
+        tool: Tool[..., Any] | None = None,
+        error: BaseException | None = None,
+    ) -> ToolFailure:
+        return ToolFailure(kind, call, tool, error, f"Error: {text}")
+
     if call.error is not None:
-        return _error(
-            call, f"your tool call could not be parsed: {call.error}. Write the call again, correctly."
+        return fail(
+            "malformed", f"your tool call could not be parsed: {call.error}. Write the call again, correctly."
         )
     tool = tools.get(call.name)
     if tool is None:
         available = ", ".join(sorted(tools)) or "none"
-        return _error(call, f"there is no tool named {call.name!r}. Available tools: {available}.")
+        return fail("unknown_tool", f"there is no tool named {call.name!r}. Available tools: {available}.")
     try:
         kwargs = tool.validate(call.arguments)
     except pydantic.ValidationError as exc:
-        return _error(call, format_validation_error(tool, exc))
+        return fail("invalid_arguments", format_validation_error(tool, exc), tool, exc)
     try:
         value = await _execute(tool, kwargs)
     except _ToolTimeout:
-        return _error(call, f"tool {tool.name!r} timed out after {tool.timeout:g} s.")
+        return fail("timeout", f"tool {tool.name!r} timed out after {tool.timeout:g} s.", tool)
+    except ToolRetry as exc:
+        used = retries.get(tool.name, 0)
+        if used < tool.max_retries:
+            retries[tool.name] = used + 1
+            return fail("retry", f"tool {tool.name!r} asks you to call it again: {exc.message}", tool, exc)
+        times = f"{tool.max_retries} time{'s' if tool.max_retries != 1 else ''}"
+        text = (
+            f"tool {tool.name!r} failed: it asked for another call more than {times} this round "
+            f"({exc.message})"
+        )
+        if policy.on_error == "raise":
+            raise ToolExecutionError(text, tool_name=tool.name) from exc
+        return fail("raised", text, tool, exc)
     except (Exception, GeneratorExit) as exc:  # GeneratorExit from a tool is the tool's error too
         if isinstance(exc, _FromThread):
             exc = exc.original
@@ -238,14 +325,16 @@ async def _answer(call: ToolCall, tools: Mapping[str, Tool], policy: DispatchPol
             raise ToolExecutionError(
                 f"tool {tool.name!r} raised {type(exc).__name__}: {exc}", tool_name=tool.name
             ) from exc
-        return _error(call, f"tool {tool.name!r} failed with {type(exc).__name__}: {exc}")
+        return fail("raised", f"tool {tool.name!r} failed with {type(exc).__name__}: {exc}", tool, exc)
     try:
         return _Text(tool.result_to_text(value))
     except Exception as exc:
-        return _error(
-            call,
+        return fail(
+            "bad_result",
             f"tool {tool.name!r} returned a {type(value).__name__} that cannot be shown as text "
             f"({type(exc).__name__}: {_short(exc)}).",
+            tool,
+            exc,
         )
 
 
@@ -257,12 +346,13 @@ def _short(exc: BaseException, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-async def _execute(tool: Tool, kwargs: dict[str, Any]) -> Any:
+async def _execute(tool: Tool[..., Any], kwargs: dict[str, Any]) -> Any:
     """Run the tool once per attempt (retries only for its declared ``retry_on`` exceptions)."""
     if tool.retries and tool.retry_on:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(tool.retries + 1),
-            retry=retry_if_exception_type(tool.retry_on),
+            # A ToolRetry is for the model to act on, never retried here.
+            retry=retry_if_exception_type(tool.retry_on) & retry_if_not_exception_type(ToolRetry),
             wait=wait_exponential(multiplier=0.05, max=2.0),
             sleep=anyio.sleep,
             reraise=True,
@@ -294,7 +384,7 @@ class _ToolTimeout(Exception):
     """The tool's own timeout expired (distinct from a TimeoutError the tool itself raised)."""
 
 
-async def _attempt(tool: Tool, kwargs: dict[str, Any]) -> Any:
+async def _attempt(tool: Tool[..., Any], kwargs: dict[str, Any]) -> Any:
     flag = CancelFlag()
     try:
         with anyio.move_on_after(tool.timeout):  # None means no limit

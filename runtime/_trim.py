@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from hermitcrab.engines.base import Engine, ToolSchema
+from hermitcrab.engines._base import Engine, ToolSchema
 from hermitcrab.errors import PromptTooLongError
 from hermitcrab.messages import Message
 

@@ -382,11 +382,20 @@ class ChatServer:
 
 
 def _echo(body: Any) -> Stream:
-    """The default reply: ``echo: <last user message>`` in three pieces."""
+    """The default reply: ``echo: <last user message>`` in three pieces. A request with the test-only
+    field ``echo_delay`` (``GenerationOptions(extra={"echo_delay": seconds})``) gets it word by word,
+    that many seconds apart: a reply that is still streaming when its first word arrives."""
     last = ""
     for message in (body or {}).get("messages", []):
         if message.get("role") == "user":
             last = message.get("content") or ""
     text = f"echo: {last}"
+    delay = (body or {}).get("echo_delay")
+    if delay:
+        words = [w + " " for w in text.split(" ")]
+        words[-1] = words[-1].rstrip(" ")
+        stream = text_stream(*words)
+        stream.delay = float(delay)
+        return stream
     third = max(1, len(text) // 3)
     return text_stream(text[:third], text[third : 2 * third], text[2 * third :])

@@ -1,6 +1,6 @@
 """Continuous batching on the HuggingEngine: many rounds, one batch, each round as if it ran alone.
 
-Every test runs real forward passes of a tiny random-weight Qwen2 (tests/tiny_models.py) under asyncio
+Every test runs real forward passes of a tiny random-weight Qwen2 (hermitcrab.testing) under asyncio
 and trio. "Alone" means the same round on an engine with ``max_batch_size=1``, one round at a time:
 greedy fp32 output must be token for token the same whatever the batch around it does.
 """
@@ -18,13 +18,12 @@ import pytest
 pytest.importorskip("transformers")
 pytest.importorskip("torch")
 
-from tiny_models import TOOL_TOKENS, build_tiny_chat_model
-
-from hermitcrab.engines.hugging import HuggingEngine
+from hermitcrab.engines import HuggingEngine
 from hermitcrab.errors import ConfigurationError, ConversationClosedError, EngineError
 from hermitcrab.events import Completion, GenerationOptions, TextDelta
 from hermitcrab.messages import Message
 from hermitcrab.runtime import Conversation
+from hermitcrab.testing import TOOL_TOKENS, build_tiny_chat_model
 
 WORDS = "the weather in Paris is sunny and the crab carries its house over the lazy dog".split()  # noqa: SIM905
 

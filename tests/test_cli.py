@@ -195,7 +195,7 @@ def test_ctrl_c_cancels_the_running_round_and_the_repl_goes_on(tmp_path: Path) -
 SLOW_LOAD = textwrap.dedent(
     """
     import sys, time
-    import hermitcrab.engines.hugging as hugging
+    import hermitcrab.engines._hugging as hugging
 
     def slow_init(self, *args, **kwargs):
         print("slow load started", flush=True)
@@ -334,7 +334,15 @@ def test_the_wheel_carries_the_demo_model_and_the_cli_finds_it_there(tmp_path: P
     # A pip user has no checkout: `hermitcrab chat` with no --model must still find the model.
     pytest.importorskip("setuptools", minversion="70")
     source = tmp_path / "source"  # a copy, so the build leaves nothing behind in the checkout
-    for name in ("hermitcrab", "runtime", "engines", "tools", "prompting", "examples/demo_model/model"):
+    for name in (
+        "hermitcrab",
+        "runtime",
+        "engines",
+        "tools",
+        "prompting",
+        "testing",
+        "examples/demo_model/model",
+    ):
         shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)

@@ -23,16 +23,16 @@ pytest.importorskip("torch")
 
 import torch
 import xgrammar as xgr
-from tiny_models import ForcedTokensLogitsProcessor, build_tiny_chat_model
 from transformers import AutoTokenizer, LogitsProcessor
 
+from hermitcrab.engines import HuggingEngine
 from hermitcrab.engines._constrained import ToolCallConstraint, constrained_formats
-from hermitcrab.engines.hugging import HuggingEngine
 from hermitcrab.errors import ConfigurationError, EngineError, MissingDependencyError
 from hermitcrab.events import Completion, GenerationOptions, TextDelta, ToolCallEvent
 from hermitcrab.messages import Message, ToolCall
+from hermitcrab.testing import ForcedTokensLogitsProcessor, build_tiny_chat_model
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "chat_templates"  # copied from shared/fixtures
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "chat_templates"  # see tests/fixtures/README.md
 
 
 def _tool(name: str, parameters: dict[str, Any]) -> dict[str, Any]:
@@ -110,7 +110,7 @@ def _is_valid(call: ToolCall, tools: list[dict[str, Any]]) -> bool:
 
 @pytest.fixture(scope="module", autouse=True)
 def _one_torch_thread() -> Any:
-    """One torch thread: fastest for tiny models on these shared 2-core machines (field notes)."""
+    """One torch thread: fastest for tiny models on these shared 2-core machines."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

@@ -1,6 +1,6 @@
 """Format detection over every fixture chat template, and parsing what each template renders.
 
-Each template in ``shared/fixtures/chat_templates`` is rendered (with jinja2, configured the way
+Each template in ``tests/fixtures/chat_templates`` is rendered (with jinja2, configured the way
 transformers configures chat templates) with tools and a tool-call history; detection must pick the
 parser that MANIFEST.json names; and the assistant turn the template renders for a past tool call,
 which is the markup the model was trained to write, must parse back into the same call.
@@ -23,7 +23,7 @@ jinja2 = pytest.importorskip("jinja2", reason=_WHY)
 jinja2_ext = pytest.importorskip("jinja2.ext", reason=_WHY)
 jinja2_sandbox = pytest.importorskip("jinja2.sandbox", reason=_WHY)
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "chat_templates"  # copied from shared/fixtures
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "chat_templates"  # see tests/fixtures/README.md
 
 MANIFEST: list[dict[str, Any]] = json.loads((FIXTURES / "MANIFEST.json").read_text())
 assert len(MANIFEST) >= 40, "the chat-template fixtures are missing"
@@ -280,6 +280,19 @@ EXCERPTS = {
 @pytest.mark.parametrize("name", sorted(EXCERPTS))
 def test_detection_of_the_families_added_without_fixtures(name: str) -> None:
     assert detect_format(EXCERPTS[name]) == name
+
+
+def test_detection_never_depends_on_registration_order() -> None:
+    """On every template here, one family matches at the highest ``detect_priority`` that any
+    matching family has: the order of two families with equal priority never decides a detection."""
+    from hermitcrab.prompting._registry import families
+
+    templates = {e["file"]: _read(e) for e in MANIFEST} | {f"excerpt {n}": t for n, t in EXCERPTS.items()}
+    for label, template in templates.items():
+        matching = [f for f in families() if any(all(m in template for m in alt) for alt in f.markers)]
+        if matching:
+            top = [f.name for f in matching if f.priority == matching[0].priority]
+            assert len(top) == 1, f"{label}: {top} match at detect_priority {matching[0].priority}"
 
 
 def test_kimi_k3_generation_prompt_starts_the_reply_in_thinking() -> None:

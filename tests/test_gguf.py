@@ -13,13 +13,14 @@ pytest.importorskip("gguf")
 
 import gguf
 import torch
-from tiny_models import TOOL_TOKENS, build_tiny_chat_model, write_tiny_gguf
+from tiny_models import write_tiny_gguf
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from hermitcrab.engines.hugging import HuggingEngine
+from hermitcrab.engines import HuggingEngine
 from hermitcrab.errors import ConfigurationError, ModelLoadError
 from hermitcrab.events import GenerationOptions
 from hermitcrab.messages import Message
+from hermitcrab.testing import TOOL_TOKENS, build_tiny_chat_model
 
 PROMPTS = ("Weather in Paris?", "Please add 12 and 30.", "Remind me to water the plants 🦀")
 

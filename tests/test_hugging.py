@@ -1,4 +1,4 @@
-"""HuggingEngine on tiny real models built offline (tests/tiny_models.py): loading, exact token counts,
+"""HuggingEngine on tiny real models built offline (hermitcrab.testing): loading, exact token counts,
 streaming, stop conditions, cancellation, KV reuse, concurrency, errors, under asyncio and trio."""
 
 from __future__ import annotations
@@ -14,19 +14,9 @@ pytest.importorskip("transformers")
 pytest.importorskip("torch")
 
 import torch
-from tiny_models import (
-    BASE_TEXT,
-    CHATML_HERMES_TEMPLATE,
-    END_OF_TURN,
-    TOOL_TOKENS,
-    ForcedTokensLogitsProcessor,
-    build_tiny_base_model,
-    build_tiny_chat_model,
-    check_round_trip,
-)
 from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessorList
 
-from hermitcrab.engines.hugging import HuggingEngine
+from hermitcrab.engines import HuggingEngine
 from hermitcrab.errors import (
     ConfigurationError,
     ConversationClosedError,
@@ -36,8 +26,18 @@ from hermitcrab.errors import (
 )
 from hermitcrab.events import Completion, GenerationOptions, TextDelta, ToolCallEvent
 from hermitcrab.messages import Message, ToolCall
+from hermitcrab.prompting import CHATML_HERMES_TEMPLATE
+from hermitcrab.testing import (
+    BASE_TEXT,
+    END_OF_TURN,
+    TOOL_TOKENS,
+    ForcedTokensLogitsProcessor,
+    build_tiny_base_model,
+    build_tiny_chat_model,
+    check_round_trip,
+)
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "chat_templates"  # copied from shared/fixtures
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "chat_templates"  # see tests/fixtures/README.md
 
 WEATHER_TOOL = {
     "type": "function",

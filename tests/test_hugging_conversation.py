@@ -13,12 +13,12 @@ import pytest
 pytest.importorskip("transformers")
 pytest.importorskip("torch")
 
-from tiny_models import TOOL_TOKENS, ForcedTokensLogitsProcessor, build_tiny_chat_model
 from transformers import LogitsProcessorList
 
-from hermitcrab.engines.hugging import HuggingEngine
+from hermitcrab.engines import HuggingEngine
 from hermitcrab.events import GenerationOptions, MessageEvent, TextDelta, ToolCallEvent, ToolResultEvent
 from hermitcrab.runtime import Conversation
+from hermitcrab.testing import TOOL_TOKENS, ForcedTokensLogitsProcessor, build_tiny_chat_model
 
 
 @pytest.fixture(scope="session")

@@ -5,16 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tiny_models import (
-    CHATML_HERMES_TEMPLATE,
-    ForcedTokensLogitsProcessor,
-    build_tiny_base_model,
-    build_tiny_chat_model,
-)
 from transformers import LogitsProcessorList
 
 from hermitcrab import Conversation, GenerationOptions, HuggingEngine, Message, ModelLoadError, ToolCall, tool
-from hermitcrab.prompting import chatml_pipeline, llama2_pipeline, vicuna_pipeline
+from hermitcrab.prompting import CHATML_HERMES_TEMPLATE, chatml_pipeline, llama2_pipeline, vicuna_pipeline
+from hermitcrab.testing import ForcedTokensLogitsProcessor, build_tiny_base_model, build_tiny_chat_model
 
 
 @pytest.fixture(scope="session")

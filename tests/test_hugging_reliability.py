@@ -14,7 +14,6 @@ import pytest
 pytest.importorskip("transformers")
 pytest.importorskip("torch")
 
-from tiny_models import TOOL_TOKENS, ForcedTokensLogitsProcessor, build_tiny_chat_model
 from transformers import LogitsProcessorList
 
 from hermitcrab import (
@@ -26,7 +25,8 @@ from hermitcrab import (
     TextDelta,
     tool,
 )
-from hermitcrab.engines.hugging import HuggingEngine
+from hermitcrab.engines import HuggingEngine
+from hermitcrab.testing import TOOL_TOKENS, ForcedTokensLogitsProcessor, build_tiny_chat_model
 
 pytestmark = pytest.mark.anyio
 
@@ -87,7 +87,7 @@ async def test_closing_the_engine_mid_round_rolls_the_round_back(chat_model: Pat
 
 
 async def test_a_stream_cut_by_close_raises_instead_of_completing(chat_model: Path) -> None:
-    # Required of every engine (engines/base.py): a reply that close() interrupts is not a reply, so
+    # Required of every engine (engines/_base.py): a reply that close() interrupts is not a reply, so
     # engine.generate() callers never get a cut reply as if whole.
     engine = HuggingEngine(chat_model)
     slow = _Slow(0.002)

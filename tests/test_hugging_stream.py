@@ -18,12 +18,12 @@ pytest.importorskip("transformers")
 import itertools
 
 import anyio.lowlevel
-from tiny_models import BASE_TEXT, build_tiny_chat_model
 from transformers import AutoTokenizer
 
 from hermitcrab.engines._hf_cache import CacheEntry, SessionCacheStore, common_prefix_len
 from hermitcrab.engines._hf_channel import ThreadToLoopChannel
 from hermitcrab.engines._hf_stream import IncrementalDetokenizer, StopStringFilter
+from hermitcrab.testing import BASE_TEXT, build_tiny_chat_model
 
 ALPHABET = st.sampled_from(
     [*sorted(set(BASE_TEXT)), "🦀", "👍🏽", "\n", " ", "é", "語", "<|im_end|>", "<tool_call>"]

@@ -43,8 +43,8 @@ from openai_server import (
 )
 
 from hermitcrab import Conversation
+from hermitcrab.engines._openai import OpenAIEngine, _parse_retry_after
 from hermitcrab.engines._openai_stream import _ChunkAssembler, _SSEDecoder
-from hermitcrab.engines.openai import OpenAIEngine, _parse_retry_after
 from hermitcrab.errors import (
     ConfigurationError,
     ConversationClosedError,
@@ -622,7 +622,7 @@ async def test_server_usage_calibrates_the_estimate_upwards_only(
 
 @pytest.fixture(scope="session")
 def tiny_chat_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tiny_models import build_tiny_chat_model
+    from hermitcrab.testing import build_tiny_chat_model
 
     return build_tiny_chat_model(tmp_path_factory.mktemp("openai") / "model")
 
@@ -819,8 +819,9 @@ async def test_concurrent_streams_share_one_engine(server: ChatServer) -> None:
 async def test_text_mode_starts_in_reasoning_when_the_prompt_opens_think(
     server: ChatServer, tiny_chat_model: Path
 ) -> None:
-    from tiny_models import CHATML_HERMES_TEMPLATE
     from transformers import AutoTokenizer
+
+    from hermitcrab.prompting import CHATML_HERMES_TEMPLATE
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_chat_model)
     opening = "{{- '<|im_start|>assistant\\n' }}"

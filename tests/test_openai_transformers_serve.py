@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hermitcrab.engines.openai import OpenAIEngine
+from hermitcrab.engines import OpenAIEngine
 from hermitcrab.events import Completion, GenerationOptions, TextDelta
 from hermitcrab.messages import Message
 
@@ -49,7 +49,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def served_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """``(base_url, model_folder)`` of a running ``transformers serve``."""
-    from tiny_models import build_tiny_chat_model
+    from hermitcrab.testing import build_tiny_chat_model
 
     folder = build_tiny_chat_model(tmp_path_factory.mktemp("serve") / "model")
     port = _free_port()

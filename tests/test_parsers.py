@@ -11,7 +11,6 @@ from hermitcrab.events import ReasoningDelta, TextDelta, ToolCallEvent
 from hermitcrab.messages import Message, ToolCall
 from hermitcrab.prompting import (
     Block,
-    HermesParser,
     MarkupParser,
     ToolCallParser,
     assemble_message,
@@ -20,6 +19,7 @@ from hermitcrab.prompting import (
     register_parser,
     resolve_parser,
 )
+from hermitcrab.prompting._families import HermesParser
 
 
 def shape(message: Message) -> list[tuple[Any, ...]]:

@@ -1,7 +1,7 @@
 """PromptPipeline: presets against reference strings, tool calls through a pipeline and a parser, and
 token counts that add up exactly to tokenizing the whole rendered prompt.
 
-Tokenizers are tiny byte-level BPEs trained offline (tests/tiny_models.py), wrapped as transformers
+Tokenizers are tiny byte-level BPEs trained offline (hermitcrab.testing), wrapped as transformers
 tokenizers; one is trained on the plain base text, one also on sample prompts of every preset so that
 format markers and "space + word" pairs become single tokens, as in real vocabularies.
 """
@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tiny_models import BASE_TEXT, CHATML_HERMES_TEMPLATE, train_tiny_tokenizer
 
-from hermitcrab.engines.base import Engine
+from hermitcrab.engines import Engine
 from hermitcrab.errors import ConfigurationError
 from hermitcrab.messages import Message, ToolCall
-from hermitcrab.prompting.parsers import HermesParser
-from hermitcrab.prompting.pipeline import (
+from hermitcrab.prompting import (
+    CHATML_HERMES_TEMPLATE,
     VICUNA_SYSTEM,
     PromptPipeline,
     RenderContext,
@@ -30,9 +29,11 @@ from hermitcrab.prompting.pipeline import (
     llama2_pipeline,
     vicuna_pipeline,
 )
+from hermitcrab.prompting._families import HermesParser
 from hermitcrab.runtime._trim import Trimmer, unit_starts
+from hermitcrab.testing import BASE_TEXT, train_tiny_tokenizer
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "chat_templates"  # copied from shared/fixtures
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "chat_templates"  # see tests/fixtures/README.md
 SPECIAL = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<s>", "</s>")
 QWEN_SYSTEM = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
 

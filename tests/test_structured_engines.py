@@ -15,12 +15,12 @@ pytest.importorskip("transformers")
 pytest.importorskip("xgrammar")
 
 from openai_server import ChatServer, text_stream
-from tiny_models import ForcedTokensLogitsProcessor, build_tiny_chat_model
 from transformers import LogitsProcessorList
 
 from hermitcrab import Conversation, GenerationOptions, HuggingEngine, OpenAIEngine, tool
 from hermitcrab.engines._constrained import ToolCallConstraint
 from hermitcrab.errors import ConfigurationError, OutputValidationError
+from hermitcrab.testing import ForcedTokensLogitsProcessor, build_tiny_chat_model
 
 pytestmark = pytest.mark.anyio
 

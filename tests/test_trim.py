@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pytest
 
 from hermitcrab import Conversation, Message, PromptTooLongError, ScriptedEngine, ToolCall
-from hermitcrab.engines.base import ToolSchema
+from hermitcrab.engines import ToolSchema
 from hermitcrab.runtime._trim import unit_starts
 
 

@@ -33,7 +33,7 @@ if str(EXAMPLES) not in sys.path:
 from weather_bot import SYSTEM, TOOLS  # noqa: E402
 
 from hermitcrab import EngineError, Fail, Hang, Message, ScriptedEngine  # noqa: E402
-from hermitcrab.engines.base import ToolSchema  # noqa: E402
+from hermitcrab.engines import ToolSchema  # noqa: E402
 
 HANG_TEXT = "Let me think about that"
 FAIL_TEXT = "Half an ans"

@@ -158,7 +158,10 @@ class MCPTools(Sequence[Tool[..., Any]]):
             params = mcp.StdioServerParameters(
                 command=command, args=arguments, env=environment, cwd=directory
             )
-            return mcp.Client(stdio_client(params, errlog=stderr or sys.stderr))
+            client: AbstractAsyncContextManager[Any] = mcp.Client(
+                stdio_client(params, errlog=stderr or sys.stderr)
+            )
+            return client
 
         tools = cls(None, **options)
         tools._connect = connect

@@ -199,7 +199,7 @@ def _create_model(
 ) -> type[BaseModel]:
     """The argument model: extra keys forbidden, so a model that invents an argument is told so."""
     try:
-        return create_model(  # type: ignore[call-overload,no-any-return]
+        return create_model(
             f"{tool_name}_arguments",
             __config__=ConfigDict(extra="forbid", validate_by_alias=True, validate_by_name=False),
             __module__=getattr(fn, "__module__", None) or __name__,

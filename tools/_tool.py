@@ -7,7 +7,7 @@ import math
 import sys
 import types
 from collections.abc import Callable, Mapping
-from typing import Any, Generic, Literal, ParamSpec, TypeVar, overload
+from typing import Any, Generic, Literal, ParamSpec, TypeVar, cast, overload
 
 from hermitcrab.errors import ToolDefinitionError
 from hermitcrab.tools._schema import Signature, build_signature, check_name
@@ -35,8 +35,12 @@ class Tool(Generic[P, R]):
         parameters: JSON schema of the argument object: ``type``, ``properties``, ``required``,
             ``additionalProperties: false``. Shared, not copied: do not mutate it.
         timeout: Seconds one call may run before the runtime gives up on it, or ``None`` for no limit.
-        retries: Extra attempts after a failure that :attr:`retry_on` allows (0: try once).
+        retries: Extra attempts after a failure that :attr:`retry_on` allows (0: try once), made by the
+            runtime without asking the model.
         retry_on: Exception types worth retrying (empty: retry nothing).
+        max_retries: How many times per round the tool may raise
+            :class:`~hermitcrab.errors.ToolRetry` to ask the *model* for another call; one more is a
+            failure.
         is_async: Whether :attr:`fn` returns an awaitable.
         fn: The callable to run; for a tool read from an instance (``obj.method``) it is bound to it.
 
@@ -56,6 +60,7 @@ class Tool(Generic[P, R]):
     timeout: float | None
     retries: int
     retry_on: tuple[type[BaseException], ...]
+    max_retries: int = 1
     is_async: bool
     fn: Callable[..., Any]
 
@@ -68,15 +73,18 @@ class Tool(Generic[P, R]):
         timeout: float | None = None,
         retries: int = 0,
         retry_on: type[BaseException] | tuple[type[BaseException], ...] = (),
+        max_retries: int = 1,
         _namespace: Mapping[str, Any] | None = None,
     ) -> None:
         kind: _Kind = "function"
-        if isinstance(fn, classmethod):
-            kind, fn = "classmethod", fn.__func__
-        elif isinstance(fn, staticmethod):
-            kind, fn = "staticmethod", fn.__func__
-        if isinstance(fn, Tool):
-            raise ToolDefinitionError(f"{fn.name!r} is already a tool; apply @tool once")
+        raw: object = fn  # @tool also takes classmethod and staticmethod objects
+        if isinstance(raw, classmethod):
+            kind, fn = "classmethod", cast("Callable[P, R]", raw.__func__)
+        elif isinstance(raw, staticmethod):
+            kind, fn = "staticmethod", raw.__func__
+        given: object = fn  # a Tool is callable too
+        if isinstance(given, Tool):
+            raise ToolDefinitionError(f"{given.name!r} is already a tool; apply @tool once")
         if not callable(fn):
             raise ToolDefinitionError(f"@tool needs a function, not {type(fn).__name__} {fn!r}")
         label = name if name is not None else getattr(fn, "__name__", None)
@@ -94,6 +102,7 @@ class Tool(Generic[P, R]):
         self.timeout = _check_timeout(self.name, timeout)
         self.retries = _check_retries(self.name, retries)
         self.retry_on = _check_retry_on(self.name, retry_on)
+        self.max_retries = _check_retries(self.name, max_retries, "max_retries")
         if description is not None and not isinstance(description, str):
             raise ToolDefinitionError(f"tool {self.name!r}: description must be a str, not {description!r}")
         self._signature: Signature = build_signature(
@@ -194,6 +203,7 @@ def tool(
     timeout: float | None = None,
     retries: int = 0,
     retry_on: type[BaseException] | tuple[type[BaseException], ...] = (),
+    max_retries: int = 1,
 ) -> Callable[[Callable[P, R]], Tool[P, R]]: ...
 
 
@@ -206,11 +216,14 @@ def tool(
     timeout: float | None = None,
     retries: int = 0,
     retry_on: type[BaseException] | tuple[type[BaseException], ...] = (),
+    max_retries: int = 1,
 ) -> Tool[P, R] | Callable[[Callable[P, R]], Tool[P, R]]:
     """Turn a function (sync or async, plain or method) into a :class:`Tool` the model can call.
 
     Use it bare (``@tool``) or with options (``@tool(name=..., description=..., timeout=..., retries=...,
-    retry_on=(...))``). Every parameter needs a type hint; its description comes from
+    retry_on=(...), max_retries=...)``). ``retries``/``retry_on`` retry an exception without the model;
+    ``max_retries`` is how often per round the tool may raise :class:`~hermitcrab.errors.ToolRetry` to
+    ask the model for a corrected call. Every parameter needs a type hint; its description comes from
     ``Annotated[T, Field(description=...)]`` or from the docstring's parameter section (Google, NumPy
     or reST). Problems are reported at once, as :class:`~hermitcrab.errors.ToolDefinitionError` naming
     the tool and the parameter.
@@ -237,6 +250,7 @@ def tool(
         "timeout": timeout,
         "retries": retries,
         "retry_on": retry_on,
+        "max_retries": max_retries,
     }
     if fn is not None:
         return Tool(fn, **options, _namespace=namespace)
@@ -326,18 +340,22 @@ def _check_timeout(name: str, timeout: object) -> float | None:
     """``timeout`` as float seconds, or ``None``; it must be a positive number."""
     if timeout is None:
         return None
-    number = isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
-    if not number or math.isnan(timeout) or timeout <= 0:
+    if (
+        not isinstance(timeout, (int, float))
+        or isinstance(timeout, bool)
+        or math.isnan(timeout)
+        or timeout <= 0
+    ):
         raise ToolDefinitionError(
             f"tool {name!r}: timeout must be a positive number of seconds or None, not {timeout!r}"
         )
     return float(timeout)
 
 
-def _check_retries(name: str, retries: object) -> int:
-    """``retries`` as a non-negative int."""
+def _check_retries(name: str, retries: object, label: str = "retries") -> int:
+    """``retries`` (or ``max_retries``) as a non-negative int."""
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ToolDefinitionError(f"tool {name!r}: retries must be an int >= 0, not {retries!r}")
+        raise ToolDefinitionError(f"tool {name!r}: {label} must be an int >= 0, not {retries!r}")
     return retries
 
 

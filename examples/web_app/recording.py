@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from hermitcrab import Completion, Engine, EngineEvent, GenerationOptions, Message
-from hermitcrab.engines.base import ToolSchema
+from hermitcrab.engines import ToolSchema
 
 __all__ = ("FinishReasonRecorder",)
 

@@ -1,8 +1,8 @@
 # ruff: noqa: RUF001, RUF002  (DeepSeek markers really use fullwidth bars)
 """The built-in tool-call parsers, one class per model family, registered by format name.
 
-Every parser here is a :class:`~hermitcrab.prompting.markup.MarkupParser`: a family is a handful of
-:class:`~hermitcrab.prompting.markup.Block` s plus the end-of-turn ``stop_markers``. Parsers expect the
+Every parser here is a :class:`~hermitcrab.prompting._markup.MarkupParser`: a family is a handful of
+:class:`~hermitcrab.prompting._markup.Block` s plus the end-of-turn ``stop_markers``. Parsers expect the
 model's text *with* its special tokens (decode with ``skip_special_tokens=False``): markers such as
 ``<|python_tag|>`` or ``[TOOL_CALLS]`` are special tokens in most tokenizers.
 
@@ -17,6 +17,7 @@ import re
 from typing import ClassVar
 
 from hermitcrab.messages import ToolCall
+from hermitcrab.prompting._base import TemplateMarkers
 from hermitcrab.prompting._decode import (
     call_from_object,
     deepseek_calls,
@@ -33,8 +34,8 @@ from hermitcrab.prompting._decode import (
     qwen_xml_calls,
     xtml_calls,
 )
-from hermitcrab.prompting.markup import Block, CallDecoder, MalformedCall, MarkupParser
-from hermitcrab.prompting.registry import register_parser
+from hermitcrab.prompting._markup import Block, CallDecoder, MalformedCall, MarkupParser
+from hermitcrab.prompting._registry import register_parser
 
 __all__ = (
     "ApertusParser",
@@ -253,23 +254,28 @@ def _hy_v3_calls(body: str) -> list[ToolCall]:
 
 
 # -- the families --------------------------------------------------------------------------------------
+@register_parser
 class PlainParser(MarkupParser):
     """Text only: no tool calls, no reasoning (models whose template has no tool support)."""
 
     name: ClassVar[str] = "plain"
+    aliases: ClassVar[tuple[str, ...]] = ("none", "text")
     blocks: ClassVar[tuple[Block, ...]] = ()
     stop_markers: ClassVar[tuple[str, ...]] = ("<end_of_turn>",)
 
 
+@register_parser
 class ReasoningParser(MarkupParser):
     """``<think>...</think>`` reasoning and text, no tool calls (reasoning models used without tools)."""
 
     name: ClassVar[str] = "reasoning"
+    aliases: ClassVar[tuple[str, ...]] = ("think", "reasoning_only")
     blocks: ClassVar[tuple[Block, ...]] = (THINK, STRAY_THINK_END)
     reasoning_block: ClassVar[Block | None] = THINK
     stop_markers: ClassVar[tuple[str, ...]] = (*_CHATML_STOPS, "<｜end▁of▁sentence｜>")
 
 
+@register_parser
 class HermesParser(MarkupParser):
     """Hermes / Qwen2.5 / Qwen3 / QwQ / Granite 4 / ERNIE 4.5: ``<tool_call>{"name": .., "arguments":
     {..}}</tool_call>``; Qwen2.5-Coder's ``<tools>{..}</tools>`` too.
@@ -280,6 +286,19 @@ class HermesParser(MarkupParser):
     """
 
     name: ClassVar[str] = "hermes"
+    aliases: ClassVar[tuple[str, ...]] = (
+        "qwen2.5",
+        "qwen3",
+        "qwq",
+        "qwen",
+        "granite4",
+        "nous",
+        "qwen2.5_coder",
+        "qwen25_coder",
+        "ernie45",
+    )
+    template_markers: ClassVar[TemplateMarkers] = ("<tool_call>",)
+    grammar: ClassVar[str | None] = "hermes"
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<tool_call>", "calls", end=("</tool_call>",), decode=json_calls, lenient=True),
         Block(
@@ -297,6 +316,7 @@ class HermesParser(MarkupParser):
     stop_markers: ClassVar[tuple[str, ...]] = (*_CHATML_STOPS, "<|end_of_text|>")
 
 
+@register_parser
 class Qwen3CoderParser(MarkupParser):
     """Qwen3-Coder: ``<tool_call><function=NAME><parameter=KEY>VALUE</parameter></function></tool_call>``.
 
@@ -306,6 +326,12 @@ class Qwen3CoderParser(MarkupParser):
     """
 
     name: ClassVar[str] = "qwen3_coder"
+    aliases: ClassVar[tuple[str, ...]] = ("qwen3_coder_xml", "qwen3coder", "qwen3_xml", "step3p5")
+    template_markers: ClassVar[TemplateMarkers] = (("<function=", "<parameter="),)
+    detect_priority: ClassVar[int] = (
+        2  # its templates also write hermes' <tool_call> and functionary_v31's <function=...</function>
+    )
+    grammar: ClassVar[str | None] = "qwen_3_coder"
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<tool_call>", "calls", end=("</tool_call>",), decode=qwen_xml_calls, lenient=True),
         Block(
@@ -325,10 +351,13 @@ class Qwen3CoderParser(MarkupParser):
 SEED_THINK = Block("<seed:think>", "reasoning", end=("</seed:think>",), strip=True)
 
 
+@register_parser
 class SeedOSSParser(MarkupParser):
     """ByteDance Seed-OSS: Qwen3-Coder XML inside ``<seed:tool_call>``; ``<seed:think>`` reasoning."""
 
     name: ClassVar[str] = "seed_oss"
+    template_markers: ClassVar[TemplateMarkers] = ("<seed:tool_call>",)
+    detect_priority: ClassVar[int] = 3  # its templates also write qwen3_coder's <function=...<parameter=
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<seed:tool_call>", "calls", end=("</seed:tool_call>",), decode=qwen_xml_calls, lenient=True),
         SEED_THINK,
@@ -338,6 +367,7 @@ class SeedOSSParser(MarkupParser):
     stop_markers: ClassVar[tuple[str, ...]] = ("<seed:eos>",)
 
 
+@register_parser
 class Llama3JsonParser(MarkupParser):
     """Llama 3.1/3.2/3.3: ``{"name": .., "parameters": {..}}`` anywhere in the text, one or several
     (``;``-separated), with or without ``<|python_tag|>``; built-in tools as ``<|python_tag|>tool.call(..)``.
@@ -347,6 +377,12 @@ class Llama3JsonParser(MarkupParser):
     """
 
     name: ClassVar[str] = "llama3_json"
+    aliases: ClassVar[tuple[str, ...]] = ("llama3", "llama3.1", "llama3.2", "llama3.3", "llama")
+    template_markers: ClassVar[TemplateMarkers] = (
+        "<|python_tag|>",
+        ('"parameters": ', "<|start_header_id|>"),
+    )
+    grammar: ClassVar[str | None] = "llama"
     blocks: ClassVar[tuple[Block, ...]] = (
         Block(
             "{",
@@ -368,12 +404,16 @@ class Llama3JsonParser(MarkupParser):
     stop_markers: ClassVar[tuple[str, ...]] = _LLAMA_STOPS
 
 
+@register_parser
 class PythonicParser(MarkupParser):
     """Pythonic call lists (Llama 3.2/4, Gemma 3, ...): ``[f(a=1), g(b="x")]``, read with :mod:`ast`
     (never ``eval``); also inside Llama 4's ``<|python_start|>`` or Gemma's ```` ```tool_code ```` fences.
     A ``[`` is held back only while it could still start ``[name(``."""
 
     name: ClassVar[str] = "pythonic"
+    aliases: ClassVar[tuple[str, ...]] = ("llama4", "llama4_pythonic", "gemma3")
+    template_markers: ClassVar[TemplateMarkers] = ("[func_name1(", "<|python_start|>", "```tool_code")
+    detect_priority: ClassVar[int] = 1  # Llama 3.2 pythonic templates also have llama3_json's markers
     blocks: ClassVar[tuple[Block, ...]] = (
         Block(
             "[",
@@ -389,6 +429,7 @@ class PythonicParser(MarkupParser):
     stop_markers: ClassVar[tuple[str, ...]] = (*_LLAMA_STOPS, "<|eot|>", "<|eom|>", "<end_of_turn>")
 
 
+@register_parser
 class LFM2Parser(MarkupParser):
     """Liquid LFM2: ``<|tool_call_start|>[f(a=1)]<|tool_call_end|>`` (pythonic; JSON accepted too).
 
@@ -397,6 +438,7 @@ class LFM2Parser(MarkupParser):
     right after ``<|tool_call_end|>`` is dropped, and a stray ``<|tool_call_end|>`` is removed."""
 
     name: ClassVar[str] = "lfm2"
+    template_markers: ClassVar[TemplateMarkers] = ("<|tool_call_start|>", "<|tool_list_start|>")
     blocks: ClassVar[tuple[Block, ...]] = (
         Block(
             "<|tool_call_start|>",
@@ -416,6 +458,7 @@ class LFM2Parser(MarkupParser):
 MISTRAL_THINK = Block("[THINK]", "reasoning", end=("[/THINK]",), strip=True)
 
 
+@register_parser
 class MistralParser(MarkupParser):
     """Mistral, all versions: ``[TOOL_CALLS] [{"name", "arguments", "id"}, ...]`` (before v11) and
     ``[TOOL_CALLS]name[ARGS]{..}`` / ``[TOOL_CALLS]name[CALL_ID]id[ARGS]{..}`` (v11+), several in a
@@ -423,6 +466,8 @@ class MistralParser(MarkupParser):
     ``name{..}`` without ``[ARGS]`` (text decoded with special tokens skipped) is read as well."""
 
     name: ClassVar[str] = "mistral"
+    aliases: ClassVar[tuple[str, ...]] = ("mistral_pre_v11",)
+    template_markers: ClassVar[TemplateMarkers] = ("[TOOL_CALLS]",)
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("[TOOL_CALLS]", "calls", balanced="json", seek="{", decode=_mistral_calls),
         MISTRAL_THINK,
@@ -431,17 +476,21 @@ class MistralParser(MarkupParser):
     stop_markers: ClassVar[tuple[str, ...]] = ("</s>",)
 
 
+@register_parser
 class MistralV11Parser(MistralParser):
     """Mistral v11+ (``[TOOL_CALLS]name[ARGS]{..}``); the same parser as ``mistral``, named apart for
     detection."""
 
     name: ClassVar[str] = "mistral_v11"
+    template_markers: ClassVar[TemplateMarkers] = (("[TOOL_CALLS]", "[ARGS]"),)
+    detect_priority: ClassVar[int] = 1  # its templates also write mistral's [TOOL_CALLS]
 
 
 DEEPSEEK_CALL_END = "<｜tool▁call▁end｜>"
 DEEPSEEK_CALL_BEGIN = "<｜tool▁call▁begin｜>"
 
 
+@register_parser
 class DeepSeekParser(MarkupParser):
     """DeepSeek V3 / R1
     (``<｜tool▁call▁begin｜>function<｜tool▁sep｜>NAME\\n```json\\n{..}\\n```<｜tool▁call▁end｜>``)
@@ -454,6 +503,10 @@ class DeepSeekParser(MarkupParser):
     """
 
     name: ClassVar[str] = "deepseek_v3"
+    aliases: ClassVar[tuple[str, ...]] = ("deepseek", "deepseek_r1")
+    template_markers: ClassVar[TemplateMarkers] = (("tool▁calls▁begin", "```json"),)
+    detect_priority: ClassVar[int] = 1  # its templates also write deepseek_v31's tool▁calls▁begin
+    grammar: ClassVar[str | None] = "deepseek_r1"
     blocks: ClassVar[tuple[Block, ...]] = (
         Block(
             DEEPSEEK_CALL_BEGIN,
@@ -478,18 +531,27 @@ class DeepSeekParser(MarkupParser):
     stop_markers: ClassVar[tuple[str, ...]] = ("<｜end▁of▁sentence｜>",)
 
 
+@register_parser
 class DeepSeekV31Parser(DeepSeekParser):
     """DeepSeek V3.1 (``NAME<｜tool▁sep｜>{..}``); the same parser as ``deepseek_v3``, named apart."""
 
     name: ClassVar[str] = "deepseek_v31"
+    aliases: ClassVar[tuple[str, ...]] = ("deepseek_v3_1",)
+    template_markers: ClassVar[TemplateMarkers] = ("tool▁calls▁begin",)
+    grammar: ClassVar[str | None] = "deepseek_v3_1"
 
 
+@register_parser
 class DeepSeekV32Parser(MarkupParser):
     """DeepSeek V3.2 DSML: ``<｜DSML｜function_calls><｜DSML｜invoke name=".."><｜DSML｜parameter name=".."
     string="true|false">..</｜DSML｜parameter></｜DSML｜invoke></｜DSML｜function_calls>``; V4's
     ``<｜DSML｜tool_calls>`` block (the same inside) is read too."""
 
     name: ClassVar[str] = "deepseek_v32"
+    aliases: ClassVar[tuple[str, ...]] = ("deepseek_v32_dsml", "deepseek_v3_2")
+    template_markers: ClassVar[TemplateMarkers] = (("DSML", "invoke name="),)
+    detect_priority: ClassVar[int] = 2  # tried before the older DeepSeek formats, as their successor
+    grammar: ClassVar[str | None] = "deepseek_v3_2"
     blocks: ClassVar[tuple[Block, ...]] = (
         Block(
             "<｜DSML｜function_calls>",
@@ -512,18 +574,24 @@ class DeepSeekV32Parser(MarkupParser):
     stop_markers: ClassVar[tuple[str, ...]] = ("<｜end▁of▁sentence｜>",)
 
 
+@register_parser
 class DeepSeekV4Parser(DeepSeekV32Parser):
     """DeepSeek V4: DSML calls in ``<｜DSML｜tool_calls>`` (V3.2's ``function_calls`` block is read too);
     the same parser as ``deepseek_v32``, named apart for detection."""
 
     name: ClassVar[str] = "deepseek_v4"
+    template_markers: ClassVar[TemplateMarkers] = (("DSML", "tool_calls>"),)
+    detect_priority: ClassVar[int] = 3  # its templates also write deepseek_v32's DSML invoke name=
+    grammar: ClassVar[str | None] = None  # xgrammar's deepseek_v3_2 expects function_calls
 
 
+@register_parser
 class MiniMaxM2Parser(MarkupParser):
     """MiniMax-M2: ``<minimax:tool_call><invoke name=".."><parameter name="..">..</parameter></invoke>
     </minimax:tool_call>``; ``<think>`` reasoning."""
 
     name: ClassVar[str] = "minimax_m2"
+    template_markers: ClassVar[TemplateMarkers] = ("<minimax:tool_call>",)
     blocks: ClassVar[tuple[Block, ...]] = (
         Block(
             "<minimax:tool_call>",
@@ -539,11 +607,14 @@ class MiniMaxM2Parser(MarkupParser):
     stop_markers: ClassVar[tuple[str, ...]] = ("[e~[",)
 
 
+@register_parser
 class HunyuanParser(MarkupParser):
     """Hunyuan-A13B and AI21 Jamba: ``<tool_calls>[{"name", "arguments"}, ...]</tool_calls>``;
     ``<think>``, and ``<answer>`` tags around the answer (removed)."""
 
     name: ClassVar[str] = "hunyuan"
+    aliases: ClassVar[tuple[str, ...]] = ("hunyuan_a13b", "jamba")
+    template_markers: ClassVar[TemplateMarkers] = ("<tool_calls>",)
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<tool_calls>", "calls", end=("</tool_calls>",), decode=json_calls, lenient=True),
         THINK,
@@ -554,17 +625,24 @@ class HunyuanParser(MarkupParser):
     stop_markers: ClassVar[tuple[str, ...]] = ("<|eos|>", "<|extra_0|>")
 
 
+@register_parser
 class MiniMaxM1Parser(HunyuanParser):
     """MiniMax-M1: ``<tool_calls>`` with one JSON call object per line; ``<think>`` reasoning."""
 
     name: ClassVar[str] = "minimax_m1"
+    aliases: ClassVar[tuple[str, ...]] = ("minimax",)
+    template_markers: ClassVar[TemplateMarkers] = (("<tool_calls>", "<end_of_sentence>"),)
+    detect_priority: ClassVar[int] = 1  # its templates also write hunyuan's <tool_calls>
     stop_markers: ClassVar[tuple[str, ...]] = ("<end_of_sentence>",)
 
 
+@register_parser
 class NemotronParser(MarkupParser):
     """NVIDIA Nemotron Nano: ``<TOOLCALL>[{"name", "arguments"}, ...]</TOOLCALL>``; ``<think>``."""
 
     name: ClassVar[str] = "nemotron"
+    aliases: ClassVar[tuple[str, ...]] = ("nemotron_toolcall",)
+    template_markers: ClassVar[TemplateMarkers] = ("<TOOLCALL>",)
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<TOOLCALL>", "calls", end=("</TOOLCALL>",), decode=json_calls, lenient=True),
         THINK,
@@ -574,11 +652,15 @@ class NemotronParser(MarkupParser):
     stop_markers: ClassVar[tuple[str, ...]] = ("<SPECIAL_12>", "<extra_id_1>")
 
 
+@register_parser
 class KimiK2Parser(MarkupParser):
     """Kimi K2: ``<|tool_calls_section_begin|><|tool_call_begin|>functions.NAME:0<|tool_call_argument_begin|>
     {..}<|tool_call_end|>...<|tool_calls_section_end|>``; the call id is ``functions.NAME:0``."""
 
     name: ClassVar[str] = "kimi_k2"
+    aliases: ClassVar[tuple[str, ...]] = ("kimi",)
+    template_markers: ClassVar[TemplateMarkers] = ("<|tool_calls_section_begin|>", "<|tool_call_begin|>")
+    grammar: ClassVar[str | None] = "kimi"
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<|tool_call_begin|>", "calls", end=("<|tool_call_end|>",), decode=kimi_calls, lenient=True),
         Block(
@@ -596,11 +678,15 @@ class KimiK2Parser(MarkupParser):
     stop_markers: ClassVar[tuple[str, ...]] = ("<|im_end|>",)
 
 
+@register_parser
 class GLM4Parser(MarkupParser):
     """GLM-4.5/4.6/4.7: ``<tool_call>NAME\\n<arg_key>k</arg_key>\\n<arg_value>v</arg_value></tool_call>``;
     ``<think>`` reasoning."""
 
     name: ClassVar[str] = "glm4"
+    aliases: ClassVar[tuple[str, ...]] = ("glm", "glm45", "glm47", "glm4_moe", "poolside_v1")
+    template_markers: ClassVar[TemplateMarkers] = (("<arg_key>", "<arg_value>"),)
+    detect_priority: ClassVar[int] = 1  # its templates also write hermes' <tool_call>
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<tool_call>", "calls", end=("</tool_call>",), decode=glm_calls),
         THINK,
@@ -610,28 +696,38 @@ class GLM4Parser(MarkupParser):
     stop_markers: ClassVar[tuple[str, ...]] = ("<|user|>", "<|observation|>", "<|endoftext|>")
 
 
+@register_parser
 class Phi4MiniParser(MarkupParser):
     """Phi-4-mini: ``functools[{"name", "arguments"}, ...]`` (no closing marker)."""
 
     name: ClassVar[str] = "phi4_mini"
+    aliases: ClassVar[tuple[str, ...]] = ("phi4_mini_functools", "functools", "phi4", "phi4_mini_json")
+    template_markers: ClassVar[TemplateMarkers] = ("functools[",)
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("functools[", "calls", balanced="json", opener="[", decode=json_calls),
     )
     stop_markers: ClassVar[tuple[str, ...]] = ("<|end|>", "<|endoftext|>")
 
 
+@register_parser
 class FirefunctionParser(Phi4MiniParser):
     """Fireworks Firefunction v2: `` functools[{"name", "arguments"}, ...]`` with Llama 3 turn tokens."""
 
     name: ClassVar[str] = "firefunction"
+    template_markers: ClassVar[TemplateMarkers] = (("functools[", "<|start_header_id|>"),)
+    detect_priority: ClassVar[int] = 1  # its templates also write phi4_mini's functools[
     stop_markers: ClassVar[tuple[str, ...]] = _LLAMA_STOPS
 
 
+@register_parser
 class GraniteParser(MarkupParser):
     """IBM Granite 3.x: ``<|tool_call|>[{"name", "arguments"}, ...]`` (3.0), or the same list after a plain
     ``<tool_call>`` (3.1); ``<think>``/``<response>``."""
 
     name: ClassVar[str] = "granite"
+    aliases: ClassVar[tuple[str, ...]] = ("granite3",)
+    template_markers: ClassVar[TemplateMarkers] = ("<|tool_call|>",)
+    detect_priority: ClassVar[int] = 1  # Granite 3.1 templates may write hermes' <tool_call> too
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<|tool_call|>", "calls", balanced="json", decode=json_calls),
         Block("<tool_call>", "calls", balanced="json", decode=json_calls),
@@ -644,20 +740,25 @@ class GraniteParser(MarkupParser):
     stop_markers: ClassVar[tuple[str, ...]] = ("<|end_of_text|>",)
 
 
+@register_parser
 class Granite20bFCParser(MarkupParser):
     """Granite 20B function calling: ``<function_call> {"name", "arguments"}`` per call."""
 
     name: ClassVar[str] = "granite_20b_fc"
+    template_markers: ClassVar[TemplateMarkers] = ("<function_call>",)
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<function_call>", "calls", balanced="json", decode=json_calls),
     )
     stop_markers: ClassVar[tuple[str, ...]] = ("<|endoftext|>",)
 
 
+@register_parser
 class InternLM2Parser(MarkupParser):
     """InternLM2: ``<|action_start|><|plugin|>\\n{"name", "arguments"}<|action_end|>``."""
 
     name: ClassVar[str] = "internlm2"
+    aliases: ClassVar[tuple[str, ...]] = ("internlm",)
+    template_markers: ClassVar[TemplateMarkers] = (("<|action_start|>", "<|plugin|>"),)
     blocks: ClassVar[tuple[Block, ...]] = (
         Block(
             "<|action_start|><|plugin|>", "calls", end=("<|action_end|>",), decode=json_calls, lenient=True
@@ -667,11 +768,14 @@ class InternLM2Parser(MarkupParser):
     stop_markers: ClassVar[tuple[str, ...]] = _CHATML_STOPS
 
 
+@register_parser
 class XLAMParser(MarkupParser):
     """Salesforce xLAM: a bare JSON list ``[{"name", "arguments"}, ...]`` (possibly inside text), also
     after ``[TOOL_CALLS]``, inside ``<tool_call>`` or in a ```` ```json ```` fence."""
 
     name: ClassVar[str] = "xlam"
+    template_markers: ClassVar[TemplateMarkers] = ('[{"name": "tool_call_name"',)
+    detect_priority: ClassVar[int] = 1  # xLAM templates may write hermes' <tool_call> too
     blocks: ClassVar[tuple[Block, ...]] = (
         Block(
             "[",
@@ -692,6 +796,7 @@ class XLAMParser(MarkupParser):
     stop_markers: ClassVar[tuple[str, ...]] = _CHATML_STOPS
 
 
+@register_parser
 class ApertusParser(MarkupParser):
     """Swiss AI Apertus: ``<|tools_prefix|>[{"NAME": {args}}, ...]<|tools_suffix|>`` (the list ends the
     call, so a missing ``<|tools_suffix|>`` loses nothing); reasoning in
@@ -699,6 +804,7 @@ class ApertusParser(MarkupParser):
 
     _INNER = Block("<|inner_prefix|>", "reasoning", end=("<|inner_suffix|>",), strip=True)
     name: ClassVar[str] = "apertus"
+    template_markers: ClassVar[TemplateMarkers] = ("<|tools_prefix|>",)
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<|tools_prefix|>", "calls", balanced="json", decode=named_json_calls),
         Block("<|tools_suffix|>", "drop"),
@@ -708,6 +814,7 @@ class ApertusParser(MarkupParser):
     stop_markers: ClassVar[tuple[str, ...]] = ("<|assistant_end|>",)
 
 
+@register_parser
 class CommandR7BParser(MarkupParser):
     """Cohere Command R7B / Command A: ``<|START_ACTION|>[{"tool_call_id", "tool_name", "parameters"}]
     <|END_ACTION|>``; the plan in ``<|START_THINKING|>...<|END_THINKING|>`` is reasoning; response
@@ -716,6 +823,9 @@ class CommandR7BParser(MarkupParser):
 
     _THINKING = Block("<|START_THINKING|>", "reasoning", end=("<|END_THINKING|>",), strip=True)
     name: ClassVar[str] = "command_r7b"
+    aliases: ClassVar[tuple[str, ...]] = ("cohere_command", "command_a")
+    template_markers: ClassVar[TemplateMarkers] = ("<|START_ACTION|>",)
+    detect_priority: ClassVar[int] = 1  # its templates also write command_r's Action: ```json
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<|START_ACTION|>", "calls", end=("<|END_ACTION|>",), decode=json_calls, lenient=True),
         _THINKING,
@@ -729,10 +839,13 @@ class CommandR7BParser(MarkupParser):
     stop_markers: ClassVar[tuple[str, ...]] = ("<|END_OF_TURN_TOKEN|>",)
 
 
+@register_parser
 class CommandRParser(MarkupParser):
     """Cohere Command R(+): ``Action: ```json [{"tool_name", "parameters"}, ...] ````."""
 
     name: ClassVar[str] = "command_r"
+    aliases: ClassVar[tuple[str, ...]] = ("command_r_plus",)
+    template_markers: ClassVar[TemplateMarkers] = (("Action:", "```json", "tool_name"),)
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("Action: ```json", "calls", end=("```",), decode=json_calls),
         Block("Action:```json", "calls", end=("```",), decode=json_calls),
@@ -748,11 +861,15 @@ def _functionary_v31_calls(body: str) -> list[ToolCall]:
     return named_args_calls(name)(args)
 
 
+@register_parser
 class FunctionaryV31Parser(MarkupParser):
     """MeetKai Functionary v3.1 (Llama 3.1): ``<function=NAME>{..}</function>``; code as
     ``<|python_tag|>..`` becomes a call of ``python`` with ``{"code": ..}``."""
 
     name: ClassVar[str] = "functionary_v31"
+    aliases: ClassVar[tuple[str, ...]] = ("functionary_v3.1",)
+    template_markers: ClassVar[TemplateMarkers] = (("<function=", "</function>"),)
+    detect_priority: ClassVar[int] = 1  # its templates also have llama3_json's markers
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<function=", "calls", end=("</function>",), decode=_functionary_v31_calls),
         Block(
@@ -786,11 +903,14 @@ def _functionary_v32_header(header: str) -> Block | None:
 _FUNCTIONARY_HEADER = Block(">>>", "dispatch", end=("\n",), dispatch=_functionary_v32_header)
 
 
+@register_parser
 class FunctionaryV32Parser(MarkupParser):
     """MeetKai Functionary v3.2: ``>>>all\\ntext`` and ``>>>NAME\\n{..}`` sections. The generation
     prompt ends with ``>>>``, so every reply starts inside a section header."""
 
     name: ClassVar[str] = "functionary_v32"
+    aliases: ClassVar[tuple[str, ...]] = ("functionary_v3.2", "functionary")
+    template_markers: ClassVar[TemplateMarkers] = (">>>all",)
     blocks: ClassVar[tuple[Block, ...]] = (_FUNCTIONARY_HEADER,)
     initial_block: ClassVar[Block | None] = _FUNCTIONARY_HEADER
     stop_markers: ClassVar[tuple[str, ...]] = _LLAMA_STOPS
@@ -799,11 +919,13 @@ class FunctionaryV32Parser(MarkupParser):
 _GEMMA_THOUGHT = Block("<|channel>thought", "reasoning", end=("<channel|>",), strip=True)
 
 
+@register_parser
 class Gemma4Parser(MarkupParser):
     """Gemma 4: ``<|tool_call>call:NAME{key:<|"|>text<|"|>,n:3}<tool_call|>``; thoughts in
     ``<|channel>thought...<channel|>``."""
 
     name: ClassVar[str] = "gemma4"
+    template_markers: ClassVar[TemplateMarkers] = (("<|tool_call>", "<tool_call|>"),)
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<|tool_call>", "calls", end=("<tool_call|>",), decode=gemma4_calls),
         _GEMMA_THOUGHT,
@@ -812,11 +934,13 @@ class Gemma4Parser(MarkupParser):
     stop_markers: ClassVar[tuple[str, ...]] = ("<turn|>", "<end_of_turn>")
 
 
+@register_parser
 class Olmo3Parser(MarkupParser):
     """AllenAI OLMo 3: ``<function_calls>f(a=1)\\ng(b="x")</function_calls>``, one pythonic call per line
     (JSON-style ``true``/``false``/``null`` allowed); ``<think>`` reasoning."""
 
     name: ClassVar[str] = "olmo3"
+    template_markers: ClassVar[TemplateMarkers] = ("<function_calls>",)
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<function_calls>", "calls", end=("</function_calls>",), decode=python_calls, lenient=True),
         THINK,
@@ -826,6 +950,7 @@ class Olmo3Parser(MarkupParser):
     stop_markers: ClassVar[tuple[str, ...]] = _CHATML_STOPS
 
 
+@register_parser
 class GranitePythonicParser(MarkupParser):
     """IBM Granite 3.3 / 4.0 writing calls as bare Python on their own lines:
     ``get_weather(location="Paris")``. A line that starts ``name(`` with keyword arguments (or none)
@@ -851,12 +976,14 @@ class GranitePythonicParser(MarkupParser):
     stop_markers: ClassVar[tuple[str, ...]] = ("<|end_of_text|>",)
 
 
+@register_parser
 class FunctionGemmaParser(MarkupParser):
     """Google FunctionGemma: ``<start_function_call>call:NAME{key:<escape>value<escape>,...}
     <end_function_call>``; a quoted value that reads as a JSON literal (``42``, ``true``) is one, as its
     chat template quotes every value."""
 
     name: ClassVar[str] = "functiongemma"
+    template_markers: ClassVar[TemplateMarkers] = ("<start_function_call>",)
     blocks: ClassVar[tuple[Block, ...]] = (
         Block(
             "<start_function_call>",
@@ -871,12 +998,14 @@ class FunctionGemmaParser(MarkupParser):
 STEP3_CALL_BEGIN = "<｜tool_call_begin｜>"
 
 
+@register_parser
 class Step3Parser(MarkupParser):
     """StepFun Step 3: ``<｜tool_calls_begin｜><｜tool_call_begin｜>function<｜tool_sep｜><steptml:invoke
     name="NAME"><steptml:parameter name="k">v</steptml:parameter></steptml:invoke><｜tool_call_end｜>
     <｜tool_calls_end｜>``; ``<think>`` reasoning."""
 
     name: ClassVar[str] = "step3"
+    template_markers: ClassVar[TemplateMarkers] = ("steptml:invoke",)
     blocks: ClassVar[tuple[Block, ...]] = (
         Block(STEP3_CALL_BEGIN, "calls", end=("<｜tool_call_end｜>",), decode=_step3_calls, lenient=True),
         Block(
@@ -893,10 +1022,12 @@ class Step3Parser(MarkupParser):
     reasoning_block: ClassVar[Block | None] = THINK
 
 
+@register_parser
 class LongCatParser(MarkupParser):
     """Meituan LongCat-Flash: Hermes JSON calls in ``<longcat_tool_call>...</longcat_tool_call>``."""
 
     name: ClassVar[str] = "longcat"
+    template_markers: ClassVar[TemplateMarkers] = ("<longcat_tool_call>",)
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<longcat_tool_call>", "calls", end=("</longcat_tool_call>",), decode=json_calls, lenient=True),
         THINK,
@@ -905,11 +1036,13 @@ class LongCatParser(MarkupParser):
     reasoning_block: ClassVar[Block | None] = THINK
 
 
+@register_parser
 class GigaChat3Parser(MarkupParser):
     """Sber GigaChat 3: ``<|message_sep|>\\n\\nfunction call<|role_sep|>\\n{"name", "arguments"}``, and
     GigaChat 3.1's ``<|function_call|>{..}``."""
 
     name: ClassVar[str] = "gigachat3"
+    template_markers: ClassVar[TemplateMarkers] = (("<|role_sep|>", "function call"), "<|function_call|>")
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<|message_sep|>\n\nfunction call<|role_sep|>", "calls", balanced="json", decode=json_calls),
         Block("function call<|role_sep|>", "calls", balanced="json", decode=json_calls),
@@ -919,11 +1052,14 @@ class GigaChat3Parser(MarkupParser):
     stop_markers: ClassVar[tuple[str, ...]] = ("</s>",)
 
 
+@register_parser
 class HunyuanV3Parser(MarkupParser):
     """Tencent Hunyuan 3: ``<tool_calls><tool_call>NAME<tool_sep><arg_key>k</arg_key><arg_value>v
     </arg_value></tool_call></tool_calls>``; ``<think>`` reasoning."""
 
     name: ClassVar[str] = "hy_v3"
+    template_markers: ClassVar[TemplateMarkers] = (("<tool_sep>", "<arg_key>"),)
+    detect_priority: ClassVar[int] = 2  # its templates also write glm4's <arg_key> and <arg_value>
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<tool_call>", "calls", end=("</tool_call>",), decode=_hy_v3_calls),
         Block(
@@ -940,6 +1076,7 @@ class HunyuanV3Parser(MarkupParser):
     reasoning_block: ClassVar[Block | None] = THINK
 
 
+@register_parser
 class KimiK3Parser(MarkupParser):
     """Moonshot Kimi K3 (XTML): thinking in ``<|open|>think<|sep|>...<|close|>think<|sep|>``, the answer
     in ``<|open|>response<|sep|>...<|close|>response<|sep|>``, calls in ``<|open|>tools<|sep|>
@@ -949,6 +1086,7 @@ class KimiK3Parser(MarkupParser):
 
     _THINK = Block("<|open|>think<|sep|>", "reasoning", end=("<|close|>think<|sep|>",), strip=True)
     name: ClassVar[str] = "kimi_k3"
+    template_markers: ClassVar[TemplateMarkers] = (("<|open|>", "<|sep|>", "argument"),)
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<|open|>call", "calls", end=("<|close|>call<|sep|>",), decode=xtml_calls),
         _THINK,
@@ -998,12 +1136,16 @@ def _harmony_header(header: str) -> Block | None:
 _HARMONY_START = Block("<|start|>", "dispatch", end=("<|message|>",), dispatch=_harmony_header)
 
 
+@register_parser
 class HarmonyParser(MarkupParser):
     """OpenAI gpt-oss harmony: ``<|channel|>analysis<|message|>..<|end|>`` is reasoning,
     ``<|channel|>final<|message|>..`` is text, and a message addressed ``to=functions.NAME`` is a call
     whose body is the JSON arguments (ended by ``<|call|>``)."""
 
     name: ClassVar[str] = "harmony"
+    aliases: ClassVar[tuple[str, ...]] = ("gpt_oss", "gpt-oss", "openai")
+    template_markers: ClassVar[TemplateMarkers] = (("<|channel|>", "<|message|>"),)
+    grammar: ClassVar[str | None] = "harmony"
     blocks: ClassVar[tuple[Block, ...]] = (
         _HARMONY_START,
         Block("<|channel|>", "dispatch", end=("<|message|>",), dispatch=_harmony_header),
@@ -1018,49 +1160,3 @@ class HarmonyParser(MarkupParser):
         if prompt.rstrip().endswith("<|start|>assistant"):
             return type(self)(start_in=_HARMONY_START)
         return type(self)()
-
-
-register_parser(PlainParser, names=("none", "text"))
-register_parser(ReasoningParser, names=("think", "reasoning_only"))
-register_parser(
-    HermesParser,
-    names=("qwen2.5", "qwen3", "qwq", "qwen", "granite4", "nous", "qwen2.5_coder", "qwen25_coder", "ernie45"),
-)
-register_parser(Qwen3CoderParser, names=("qwen3_coder_xml", "qwen3coder", "qwen3_xml", "step3p5"))
-register_parser(SeedOSSParser)
-register_parser(Llama3JsonParser, names=("llama3", "llama3.1", "llama3.2", "llama3.3", "llama"))
-register_parser(PythonicParser, names=("llama4", "llama4_pythonic", "gemma3"))
-register_parser(LFM2Parser)
-register_parser(MistralParser, names=("mistral_pre_v11",))
-register_parser(MistralV11Parser)
-register_parser(DeepSeekParser, names=("deepseek", "deepseek_r1"))
-register_parser(DeepSeekV31Parser)
-register_parser(DeepSeekV32Parser, names=("deepseek_v32_dsml",))
-register_parser(DeepSeekV4Parser)
-register_parser(MiniMaxM2Parser)
-register_parser(MiniMaxM1Parser, names=("minimax",))
-register_parser(HunyuanParser, names=("hunyuan_a13b", "jamba"))
-register_parser(NemotronParser, names=("nemotron_toolcall",))
-register_parser(KimiK2Parser, names=("kimi",))
-register_parser(GLM4Parser, names=("glm", "glm45", "glm47", "glm4_moe", "poolside_v1"))
-register_parser(Phi4MiniParser, names=("phi4_mini_functools", "functools", "phi4", "phi4_mini_json"))
-register_parser(FirefunctionParser)
-register_parser(GraniteParser, names=("granite3",))
-register_parser(Granite20bFCParser)
-register_parser(InternLM2Parser, names=("internlm",))
-register_parser(XLAMParser)
-register_parser(ApertusParser)
-register_parser(CommandR7BParser, names=("cohere_command", "command_a"))
-register_parser(CommandRParser, names=("command_r_plus",))
-register_parser(FunctionaryV31Parser, names=("functionary_v3.1",))
-register_parser(FunctionaryV32Parser, names=("functionary_v3.2", "functionary"))
-register_parser(Gemma4Parser)
-register_parser(HarmonyParser, names=("gpt_oss", "gpt-oss", "openai"))
-register_parser(Olmo3Parser)
-register_parser(GranitePythonicParser)
-register_parser(FunctionGemmaParser)
-register_parser(Step3Parser)
-register_parser(LongCatParser)
-register_parser(GigaChat3Parser)
-register_parser(HunyuanV3Parser)
-register_parser(KimiK3Parser)

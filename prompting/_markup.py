@@ -26,7 +26,7 @@ Why one machine: every family then gets the same streaming guarantees for free.
   either end of the reply.
 
 To support a new format, subclass :class:`MarkupParser` and set ``blocks`` (and ``stop_markers``);
-see :mod:`hermitcrab.prompting.parsers` for many examples.
+see :mod:`hermitcrab.prompting._families` for many examples.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from typing import ClassVar, Literal
 
 from hermitcrab.events import ReasoningDelta, TextDelta, ToolCallEvent
 from hermitcrab.messages import ToolCall
-from hermitcrab.prompting.base import ParserEvent, ToolCallParser
+from hermitcrab.prompting._base import ParserEvent, ToolCallParser
 
 __all__ = ("Block", "CallDecoder", "MalformedCall", "MarkupParser", "guess_name")
 

@@ -15,17 +15,60 @@ from typing import ClassVar, Union
 from hermitcrab.events import ReasoningDelta, TextDelta, ToolCallEvent
 from hermitcrab.messages import Message, ReasoningPart, TextPart, ToolCall
 
-__all__ = ("ParserEvent", "ToolCallParser", "assemble_message")
+__all__ = ("ParserEvent", "TemplateMarkers", "ToolCallParser", "assemble_message")
 
 ParserEvent = Union[TextDelta, ReasoningDelta, ToolCallEvent]
+
+TemplateMarkers = tuple[Union[str, tuple[str, ...]], ...]
+"""A family's ``template_markers``: alternatives, each a string or a tuple of strings that must all
+appear in a chat template."""
 
 
 class ToolCallParser(ABC):
     """Base class of tool-call parsers. Instances are stateful stream parsers; ``clone()`` gives a
-    fresh one with the same configuration (engines take one per generation)."""
+    fresh one with the same configuration (engines take one per generation).
+
+    A subclass is a model *family*: everything hermitcrab needs to know about the family is declared
+    on the class, and :func:`~hermitcrab.prompting.register_parser` (a class decorator) makes it known
+    to :func:`~hermitcrab.prompting.get_parser`, to format detection and to constrained decoding::
+
+        @register_parser
+        class AcmeParser(MarkupParser):
+            name = "acme"
+            aliases = ("acme2",)
+            template_markers = ("<acme_call>",)
+            grammar = "hermes"
+            stop_markers = ("<|acme_end|>",)
+            blocks = (Block("<acme_call>", "calls", end=("</acme_call>",), decode=json_calls),)
+
+    ``aliases``, ``template_markers`` and ``detect_priority`` say which names and templates point at
+    *this* class, so they are not inherited: a subclass registered as a family of its own declares
+    its own. Everything else (``stop_markers``, ``grammar``, ``blocks``...) is inherited as usual.
+    """
 
     name: ClassVar[str] = ""
     """The format name this parser is registered under (``get_parser(name)``)."""
+
+    aliases: ClassVar[tuple[str, ...]] = ()
+    """Other names :func:`~hermitcrab.prompting.get_parser` accepts for this family (not inherited)."""
+
+    template_markers: ClassVar[TemplateMarkers] = ()
+    """How format detection recognises a chat template of this family: alternatives, each a string
+    or a tuple of strings that must all appear in the template (not inherited). Use the markup the
+    template writes for past tool calls or asks the model to write."""
+
+    detect_priority: ClassVar[int] = 0
+    """Detection tries families with a higher priority first (not inherited). Raise it above a family
+    whose markers your family's templates also contain (Qwen3-Coder templates mention Hermes'
+    ``<tool_call>`` too). Among equal priorities the family registered last is tried first, so your
+    own family wins over a built-in one."""
+
+    grammar: ClassVar[str | None] = None
+    """The grammar that constrains this family's tool calls (``HuggingEngine(constrained=True)``):
+    ``"hermes"`` for hermitcrab's own grammar of Hermes ``<tool_call>`` JSON calls, the name of one of
+    xgrammar's built-in structural tags (``"llama"``, ``"harmony"``, ``"qwen_3_coder"``,
+    ``"deepseek_r1"``, ``"deepseek_v3_1"``, ``"deepseek_v3_2"``, ``"kimi"``...), or ``None``: this
+    family cannot be constrained."""
 
     stop_markers: ClassVar[tuple[str, ...]] = ()
     """Strings that end the assistant's turn in this format (e.g. ``<|im_end|>``), for engines that
@@ -76,7 +119,7 @@ def assemble_message(events: list[ParserEvent]) -> Message:
         if not event.text:
             continue
         if parts and type(parts[-1]) is cls:
-            parts[-1] = cls(text=parts[-1].text + event.text)  # type: ignore[union-attr]
+            parts[-1] = cls(text=parts[-1].text + event.text)
         else:
             parts.append(cls(text=event.text))
     if all(isinstance(p, TextPart) for p in parts):

@@ -26,6 +26,9 @@ cut-off reply is not a reply), and every later ``stream`` must raise it at once.
 check ``closed`` after each reply, so an engine that ends the stream normally still has its round
 rolled back.
 
+:class:`hermitcrab.testing.EngineConformance` checks these promises against an engine: subclass it
+with a ``make_engine()`` for yours (``tests/test_conformance.py`` runs it on every engine here).
+
 Tool schemas reach engines as plain dicts in the OpenAI / chat-template shape
 ``{"type": "function", "function": {"name", "description", "parameters"}}``, so engines never
 depend on ``hermitcrab.tools``.
@@ -49,7 +52,7 @@ from hermitcrab.events import (
     Usage,
 )
 from hermitcrab.messages import Message
-from hermitcrab.prompting.base import assemble_message
+from hermitcrab.prompting._base import assemble_message
 
 __all__ = ("Engine", "ToolSchema", "completion_from_events")
 

@@ -29,7 +29,8 @@ import anyio
 import anyio.lowlevel
 import pydantic
 
-from hermitcrab.engines.base import Engine
+from hermitcrab._tool_choice import check_tool_choice
+from hermitcrab.engines._base import Engine
 from hermitcrab.errors import (
     ConfigurationError,
     ConversationClosedError,
@@ -52,7 +53,7 @@ from hermitcrab.events import (
     Usage,
 )
 from hermitcrab.messages import Message
-from hermitcrab.runtime._dispatch import DispatchPolicy, run_tool_calls
+from hermitcrab.runtime._dispatch import DispatchPolicy, ToolFailure, run_tool_calls
 from hermitcrab.runtime._output import OutputSpec
 from hermitcrab.runtime._trim import Trimmer
 from hermitcrab.tools import Tool, as_tool
@@ -98,6 +99,17 @@ class Conversation:
         parallel_tool_calls: Run the calls of one reply concurrently (default) or one after another.
         max_output_retries: With ``output_type``: how many times an answer that does not validate goes
             back to the model with the errors before :class:`~hermitcrab.errors.OutputValidationError`.
+
+    Override points: subclass ``Conversation`` and override these methods to change what the model
+    sees and what is kept, as kani users do (each has a test in ``tests/test_override_points.py``):
+
+    - :meth:`prompt`: which messages go into each generation's prompt (default: the system prompt,
+      the pinned messages and the newest history that fits the budget).
+    - :meth:`format_tool_error`: how a tool call that failed is shown to the model.
+    - :meth:`to_history`: which messages of a round that ended well join the history.
+    - :meth:`output_instruction`: how a round with ``output_type`` asks for JSON.
+
+    Tools ask the model to try again by raising :class:`~hermitcrab.errors.ToolRetry`.
     """
 
     def __init__(
@@ -105,7 +117,7 @@ class Conversation:
         engine: Engine,
         *,
         system: str | None = None,
-        tools: Iterable[Tool | Callable[..., Any]] | Tool | Callable[..., Any] = (),
+        tools: Iterable[Tool[..., Any] | Callable[..., Any]] | Tool[..., Any] | Callable[..., Any] = (),
         pinned: Iterable[Message | str] = (),
         history: Iterable[Message] = (),
         max_tool_rounds: int = 8,
@@ -133,7 +145,7 @@ class Conversation:
         reserved, sent = _reserve_new_tokens(engine, max_new_tokens, options)
         self.engine = engine
         self.system = system
-        self._tools: dict[str, Tool] = {}
+        self._tools: dict[str, Tool[..., Any]] = {}
         for entry in _tool_entries(tools):
             t = as_tool(entry)
             if t.name in self._tools:
@@ -152,6 +164,7 @@ class Conversation:
             max_result_tokens=max_tool_result_tokens or max(16, budget // 4),
             count_tokens=engine.count_tokens,
             parallel=parallel_tool_calls,
+            describe=self.format_tool_error,
         )
         self._trimmer = Trimmer(engine)
         self._system_message: Message | None = None
@@ -189,7 +202,7 @@ class Conversation:
         return self._pinned
 
     @property
-    def tools(self) -> tuple[Tool, ...]:
+    def tools(self) -> tuple[Tool[..., Any], ...]:
         """The tools the model may call."""
         return tuple(self._tools.values())
 
@@ -200,7 +213,13 @@ class Conversation:
 
     def prompt(self, pending: Sequence[Message] = ()) -> list[Message]:
         """The messages the next generation would send: system, pinned and the trimmed history
-        (plus ``pending`` messages not yet committed). Useful to inspect trimming."""
+        (plus ``pending`` messages not yet committed). Useful to inspect trimming.
+
+        An override point: every generation of a round sends what this returns, with ``pending``
+        the round's messages so far (the user's message first). Override it to choose the messages
+        yourself (drop old tool results, add a reminder, summarise), calling ``super().prompt(...)``
+        for the trimmed default; what you return must fit ``budget`` tokens with the tools.
+        """
         history: Sequence[Message] = [*self._history, *pending] if pending else self._history
         return self._trimmer.select(self._fixed(), history, self._tool_schemas, self.budget)
 
@@ -303,13 +322,7 @@ class Conversation:
         :class:`~hermitcrab.errors.OutputValidationError` and the history is left as it was.
         """
         user = self._user_message(message)
-        if tool_choice is not None and tool_choice not in ("auto", "none", "required", *self._tools):
-            raise ConfigurationError(
-                "tool_choice must be 'auto', 'none', 'required' or a tool name "
-                f"({', '.join(self._tools) or 'none'}), not {tool_choice!r}"
-            )
-        if tool_choice == "required" and not self._tools:
-            raise ConfigurationError("tool_choice='required' needs at least one tool")
+        check_tool_choice(tool_choice, self._tools)
         output = OutputSpec(output_type) if output_type is not None else None
         handle = _RoundHandle()
         round_events = RoundStream(self._round(user, handle, tool_choice, output), handle)
@@ -332,6 +345,7 @@ class Conversation:
                     staged[0] = output.instruct(user, self.output_instruction(output.schema))
                     corrections = 0
                 usage = Usage()
+                retries: dict[str, int] = {}  # ToolRetry requests per tool, this round
                 yield MessageEvent(user)
                 generations = 0
                 while True:
@@ -391,7 +405,12 @@ class Conversation:
                         )
                     yield MessageEvent(reply, finish_reason=finish)
                     results = await run_tool_calls(
-                        calls, self._tools, self._policy, self._mark_round, self._results_room(staged)
+                        calls,
+                        self._tools,
+                        self._policy,
+                        self._mark_round,
+                        self._results_room(staged),
+                        retries,
                     )
                     for call, result in zip(calls, results, strict=True):
                         staged.append(result)
@@ -479,10 +498,38 @@ class Conversation:
             _ROUNDS_IN_PROGRESS.reset(token)
 
     def _commit(self, staged: list[Message], usage: Usage, finish_reason: str) -> None:
-        self._history.extend(staged)
+        kept = list(self.to_history(tuple(staged)))
+        strays = [m for m in kept if not isinstance(m, Message)]
+        if strays:
+            raise ConfigurationError(f"to_history() must return Messages, not {type(strays[0]).__name__}")
+        self._history.extend(kept)
         self.last_usage = usage
         self.usage = self.usage + usage
         self.last_finish_reason = finish_reason
+
+    def format_tool_error(self, failure: ToolFailure) -> str:
+        """The text the model reads when a tool call fails: a malformed call, an unknown tool, invalid
+        arguments, a :class:`~hermitcrab.errors.ToolRetry`, a timeout, an exception or a result that
+        cannot be shown as text (``failure.kind`` says which).
+
+        An override point: the default is hermitcrab's wording, ``failure.text``. Override it to word
+        errors for your model (shorter, in its language, with hints), e.g.
+        ``return f"{failure.call.name} failed, try again" if failure.kind == "raised" else failure.text``.
+        With ``tool_errors="raise"`` a tool's exception aborts the round instead and this is not called.
+        """
+        return failure.text
+
+    def to_history(self, messages: Sequence[Message]) -> Sequence[Message]:
+        """The messages of a round that ended well that join the history, in order.
+
+        ``messages`` are the round's messages: the user's, each reply that called tools and the tool
+        results, output corrections, and the final answer last. An override point: the default keeps
+        them all. Override it to keep less (only the question and the answer), or to rewrite messages
+        (redact a tool result). Keep a tool-calling reply together with its results: templates expect
+        them in pairs. It runs once per round before anything is committed; if it raises, the round
+        fails and the history stays as it was. The round's events are not affected.
+        """
+        return messages
 
     def output_instruction(self, schema: dict[str, Any]) -> str:
         """The text added to a round's first message (in prompts only) when it has an ``output_type``.
@@ -540,7 +587,7 @@ class Conversation:
         path: str | os.PathLike[str],
         engine: Engine,
         *,
-        tools: Iterable[Tool | Callable[..., Any]] | Tool | Callable[..., Any] = (),
+        tools: Iterable[Tool[..., Any] | Callable[..., Any]] | Tool[..., Any] | Callable[..., Any] = (),
         system: str | None = None,
         pinned: Iterable[Message | str] | None = None,
         **kwargs: Any,
@@ -720,7 +767,7 @@ def _json_list(data: dict[str, Any], key: str) -> list[Any]:
 
 async def _engine_stream(
     engine: Engine, prompt: list[Message], tools: tuple[Any, ...], options: GenerationOptions
-) -> AsyncIterator[Any]:
+) -> AsyncGenerator[Any, None]:
     """The engine's stream with its unexpected errors wrapped as :class:`EngineError`, and any failure
     of an engine that was closed meanwhile reported as :class:`ConversationClosedError`."""
     stream = engine.stream(prompt, tools=tools, options=options)

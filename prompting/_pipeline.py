@@ -7,7 +7,7 @@ block, render tool calls and results, merge turns and wrap them in their markers
 joined and the *generation prefix* (the text that opens the reply, e.g. ``<|im_start|>assistant\\n``) is
 appended. Steps are plain callables ``step(turns, context) -> turns``, so you can write your own::
 
-    from hermitcrab.prompting.pipeline import PromptPipeline, chatml_pipeline
+    from hermitcrab.prompting import PromptPipeline, chatml_pipeline
 
     pipeline = (
         PromptPipeline()
@@ -25,150 +25,43 @@ appended. Steps are plain callables ``step(turns, context) -> turns``, so you ca
     ids = pipeline.render_ids(tokenizer, messages)    # the prompt's token ids
     pipeline.explain()                                # prints an example, to check the format by eye
 
-Presets: :func:`chatml_pipeline` (ChatML with Hermes/Qwen2.5 tool calls), :func:`llama2_pipeline`
-(``<s>[INST] <<SYS>> ... [/INST]``) and :func:`vicuna_pipeline` (Vicuna v1.1 ``USER: ... ASSISTANT:``).
-
-Exact, fast token counts
-------------------------
-Every piece of prompt text has an *owner*: the index of the message that put it there, or ``None`` for
-format overhead (a default system prompt, the tool block, the generation prefix). The prompt is
-tokenized once, with character offsets, and each token is counted for the owner of the character it
-starts at, so :meth:`PromptPipeline.token_counts` splits a prompt's exact length into per-message counts
-that add up to it exactly, whatever the tokenizer does at the boundaries.
-
-:meth:`PromptPipeline.message_len` gives the count of one message on its own (what a conversation
-caches per message): the message is rendered after a short *anchor* history that puts it in its
-steady-state position, and only its own tokens are counted. A pipeline is *additive* when
-``prompt_len(fixed + history) == prompt_len(fixed) + sum(message_len(m) for m in history)``; then
-trimming needs no re-rendering at all. Ownership is chosen to make that hold: markers that exist because
-of a neighbour are owned by it (``wrap(..., owner="previous"|"next")``: Llama 2's ``<s>[INST] ...
-[/INST]`` around a user turn belongs to the assistant turn before it, so folding the system prompt into
-the first user turn costs nothing extra), and a run of tool results merged into one turn has its wrapper
-and separators owned by the assistant message whose calls it answers
-(``merge_consecutive(..., sep_owner="previous")``). ChatML is exactly additive. Llama 2 and Vicuna put
-different text before the first turn after the system prompt (``<</SYS>>\n\n``, a space) than before
-later turns (``[INST] ``, ``</s>``), so with some tokenizers that one turn's count differs by a token or
-two; every other message is exact. Conversations verify the chosen prompt with the exact ``prompt_len``
-and fall back to a binary search (O(log n) renders), so trimming stays correct either way.
-
-The generation prefix is format overhead (owner ``None``): ``prompt_len([])`` is the cost of an empty
-prompt and includes it.
+The pieces live in their own modules: the turns and pieces steps work on (``_turns``), exact token
+counts per message (``_counting``), the tool formats the steps write (``_tool_formats``) and the
+presets (``_presets``: :func:`chatml_pipeline`, :func:`llama2_pipeline`, :func:`vicuna_pipeline`).
 """
 
 from __future__ import annotations
 
 import io
-import json
-from bisect import bisect_right
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, TextIO, Union
+from typing import Any, Literal, TextIO
 
 from hermitcrab.errors import ConfigurationError
-from hermitcrab.messages import Message, ReasoningPart, TextPart, ToolCall
-
-__all__ = (
-    "Piece",
-    "PromptCounts",
-    "PromptPipeline",
-    "RenderContext",
-    "RenderedPrompt",
-    "Step",
-    "Turn",
-    "VICUNA_SYSTEM",
-    "chatml_pipeline",
-    "hermes_tool_call",
-    "hermes_tools_block",
-    "llama2_pipeline",
-    "vicuna_pipeline",
+from hermitcrab.messages import Message, ReasoningPart, ToolCall
+from hermitcrab.prompting._counting import PromptCounts, anchor, count, ids
+from hermitcrab.prompting._tool_formats import hermes_tool_call, hermes_tools_block, json_tool_call
+from hermitcrab.prompting._turns import (
+    Owner,
+    Piece,
+    RenderContext,
+    RenderedPrompt,
+    RoleSpec,
+    Step,
+    ToolSchema,
+    Turn,
+    turn_of,
 )
 
-ToolSchema = Mapping[str, Any]
-Owner = Union[int, None]
-RoleSpec = Union[str, Iterable[str], None]
+__all__ = ("PromptPipeline",)
 
 
-# -- the data steps work on -----------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Piece:
-    """A piece of a turn's content: text, or a reasoning part / tool call not rendered yet.
-
-    ``owner`` is the index of the message (in the list given to the pipeline) that this text belongs to,
-    or ``None`` for format overhead. Token counts are attributed to owners.
-    """
-
-    text: str = ""
-    owner: Owner = None
-    part: ReasoningPart | ToolCall | None = None
-    """A structured part still waiting for a step to render it (``reasoning``/``tool_calls``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Turn:
-    """One turn of the prompt as the steps see it.
-
-    ``role`` is free-form (steps may rename roles to anything); ``owner`` owns the markers that
-    :meth:`PromptPipeline.wrap` adds; ``message`` is the original message (``None`` for turns a step
-    inserted), useful for tool-result ids and names.
-    """
-
-    role: str
-    pieces: tuple[Piece, ...] = ()
-    owner: Owner = None
-    message: Message | None = None
-
-    @property
-    def text(self) -> str:
-        """The text of the rendered pieces (reasoning and tool calls not yet rendered are skipped)."""
-        return "".join(p.text for p in self.pieces if p.part is None)
-
-    def with_pieces(self, pieces: Iterable[Piece]) -> Turn:
-        """A copy with other pieces."""
-        return replace(self, pieces=tuple(pieces))
-
-
-@dataclass(frozen=True, slots=True)
-class RenderContext:
-    """What a step may need besides the turns: the tool schemas of this prompt."""
-
-    tools: tuple[ToolSchema, ...] = ()
-
-
-Step = Callable[[list[Turn], RenderContext], list[Turn]]
-"""A pipeline step: takes the turns (and the context) and returns the new turns. It must not mutate the
-list it is given in place (return a new one); turns and pieces are immutable."""
-
-
-@dataclass(frozen=True, slots=True)
-class RenderedPrompt:
-    """A rendered prompt: its text and the owned pieces it is made of (in order, empty pieces dropped)."""
-
-    text: str
-    pieces: tuple[Piece, ...]
-    n_messages: int
-
-    def owner_text(self, owner: Owner) -> str:
-        """All text owned by ``owner`` (a message index, or ``None`` for format overhead), in order."""
-        return "".join(p.text for p in self.pieces if p.owner == owner)
-
-
-@dataclass(frozen=True, slots=True)
-class PromptCounts:
-    """Exact token counts of one prompt: ``total == overhead + sum(per_message)``."""
-
-    total: int
-    per_message: tuple[int, ...]
-    overhead: int
-    """Tokens of format overhead: default system prompt, tool block, generation prefix, inserted turns."""
-
-
-# -- the pipeline ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PromptPipeline:
     """A declarative prompt format: steps over the turns, then a join and a generation prefix.
 
     Builder methods return a *new* pipeline (a pipeline is immutable, so one can be shared by engines
-    and threads). Call it to get the prompt text; see the module docs for token counting.
+    and threads). Call it to get the prompt text; ``prompting/_counting.py`` explains the token counts.
 
     Args:
         steps: The steps, in order (usually added with the builder methods).
@@ -194,7 +87,7 @@ class PromptPipeline:
         return replace(
             self,
             steps=(*self.steps, fn),
-            _labels=(*self._labels, label or getattr(fn, "__name__", repr(fn))),
+            _labels=(*self._labels, label or str(getattr(fn, "__name__", repr(fn)))),
         )
 
     def configure(
@@ -336,7 +229,7 @@ class PromptPipeline:
         call (``error`` set) is rendered as the model wrote it (``raw``), so the model sees its mistake.
         """
         render = (
-            {"hermes": hermes_tool_call, "json": _json_tool_call}.get(fmt) if isinstance(fmt, str) else fmt
+            {"hermes": hermes_tool_call, "json": json_tool_call}.get(fmt) if isinstance(fmt, str) else fmt
         )
         if render is None:
             raise ConfigurationError(f"tool_calls format must be 'hermes', 'json' or a function, not {fmt!r}")
@@ -492,7 +385,7 @@ class PromptPipeline:
         a list of turns, or when reasoning or tool calls are left unrendered (add ``.reasoning()`` or
         ``.tool_calls()``).
         """
-        turns = [_turn_of(i, m) for i, m in enumerate(messages)]
+        turns = [turn_of(i, m) for i, m in enumerate(messages)]
         ctx = RenderContext(tools=tuple(tools))
         for step, label in zip(self.steps, self.labels, strict=True):
             result = step(turns, ctx)
@@ -540,7 +433,7 @@ class PromptPipeline:
         Special tokens are written in the text (``<s>``, ``<|im_start|>``), as chat templates do, so no
         tokenizer-added BOS is wanted. Works with ``transformers`` tokenizers and ``tokenizers.Tokenizer``.
         """
-        return _ids(tokenizer, self(messages, tools, generation_prefix=generation_prefix))
+        return ids(tokenizer, self(messages, tools, generation_prefix=generation_prefix))
 
     def prompt_len(
         self, tokenizer: Any, messages: Sequence[Message], tools: Sequence[ToolSchema] = ()
@@ -563,7 +456,7 @@ class PromptPipeline:
         character offsets, each owner's text is tokenized on its own (exact at clean boundaries only).
         """
         rendered = self.render(messages, tools, generation_prefix=generation_prefix)
-        return _count(tokenizer, rendered)
+        return count(tokenizer, rendered)
 
     def message_len(self, tokenizer: Any, message: Message) -> int:
         """Tokens that ``message`` adds to a prompt, measured in its steady-state position.
@@ -573,7 +466,7 @@ class PromptPipeline:
         is followed by results, since it never appears without them) and only its own tokens are
         counted. Equals its share of any prompt when the pipeline is additive (see the module docs).
         """
-        before, after = _anchor(message)
+        before, after = anchor(message)
         messages = [*before, message, *after]
         counts = self.token_counts(tokenizer, messages)
         return counts.per_message[len(before)]
@@ -619,138 +512,7 @@ class PromptPipeline:
         )
 
 
-# -- formats for tools -----------------------------------------------------------------------------
-def hermes_tool_call(call: ToolCall) -> str:
-    """``<tool_call>\\n{"name": ..., "arguments": {...}}\\n</tool_call>`` (Hermes / Qwen2.5 markup)."""
-    args = json.dumps(call.arguments, ensure_ascii=False)
-    return f'<tool_call>\n{{"name": "{call.name}", "arguments": {args}}}\n</tool_call>'
-
-
-def _json_tool_call(call: ToolCall) -> str:
-    return json.dumps({"name": call.name, "arguments": call.arguments}, ensure_ascii=False)
-
-
-def hermes_tools_block(tools: Sequence[ToolSchema]) -> str:
-    """The tool description of the Hermes / Qwen2.5 chat template: schemas as JSON in ``<tools>``."""
-    schemas = "".join("\n" + json.dumps(dict(t), ensure_ascii=False) for t in tools)
-    return (
-        "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
-        "You are provided with function signatures within <tools></tools> XML tags:\n<tools>"
-        + schemas
-        + "\n</tools>\n\nFor each function call, return a json object with function name and arguments "
-        'within <tool_call></tool_call> XML tags:\n<tool_call>\n{"name": <function-name>, "arguments": '
-        "<args-json-object>}\n</tool_call>"
-    )
-
-
-# -- presets ---------------------------------------------------------------------------------------
-def chatml_pipeline(*, system: str | None = None, reasoning: bool = False) -> PromptPipeline:
-    """ChatML (``<|im_start|>role\\ncontent<|im_end|>\\n``) with Hermes / Qwen2.5 tool calling.
-
-    Renders exactly what Qwen2.5's chat template renders (without its default system prompt): tools in
-    the system turn, calls as ``<tool_call>`` JSON, consecutive tool results as ``<tool_response>``
-    blocks in one user turn. ``system`` is a default system prompt for conversations without one
-    (Qwen2.5's is ``"You are Qwen, created by Alibaba Cloud. You are a helpful assistant."``).
-    Reasoning is dropped unless ``reasoning=True`` (``<think>`` blocks). Read replies with the
-    ``hermes`` parser; the turn ends at ``<|im_end|>``.
-    """
-    pipeline = PromptPipeline(name="chatml")
-    if system is not None:
-        pipeline = pipeline.default_system(system)
-    return (
-        pipeline.reasoning(keep=reasoning)
-        .tool_calls("hermes", sep="\n", text_sep="\n")
-        .tools_block(hermes_tools_block, sep="\n\n")
-        .tool_results("\n<tool_response>\n{content}\n</tool_response>")
-        .merge_consecutive("tool", sep="")
-        .wrap("tool", "<|im_start|>user", "<|im_end|>\n", owner="previous")
-        .wrap("system", "<|im_start|>system\n", "<|im_end|>\n")
-        .wrap("user", "<|im_start|>user\n", "<|im_end|>\n")
-        .wrap("assistant", "<|im_start|>assistant\n", "<|im_end|>\n")
-        .configure(gen_prefix="<|im_start|>assistant\n", stop=("<|im_end|>",), parser="hermes")
-    )
-
-
-def _plain_tools_block(tools: Sequence[ToolSchema]) -> str:
-    schemas = "\n".join(json.dumps(dict(t), ensure_ascii=False) for t in tools)
-    return (
-        "You can call these tools. To call one, answer with <tool_call>\n"
-        '{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>\n'
-        f"Tools:\n{schemas}"
-    )
-
-
-def llama2_pipeline(*, bos: str = "<s>", eos: str = "</s>") -> PromptPipeline:
-    """Llama 2 chat: ``<s>[INST] <<SYS>>\\n{system}\\n<</SYS>>\\n\\n{user} [/INST] {answer} </s>``.
-
-    The same string as Meta's reference code and the Hugging Face Llama-2-chat template (user and
-    assistant texts stripped; the system prompt folded into the first user turn). A conversation that
-    does not start with a user message gets an empty first instruction, as Llama 2 needs alternating
-    turns. Llama 2 has no tool format; this preset describes tools in the system prompt and writes
-    calls as ``<tool_call>`` JSON (``hermes`` parser) and results as user turns.
-    """
-    return (
-        PromptPipeline(name="llama2")
-        .reasoning(keep=False)
-        .tool_calls("hermes", sep="\n", text_sep="\n")
-        .tools_block(_plain_tools_block, sep="\n\n")
-        .tool_results("[tool result for {name}]\n{content}")
-        .merge_consecutive("tool", sep="\n\n", sep_owner="previous")
-        .translate_role("tool", "user")
-        .merge_consecutive("user", sep="\n\n")
-        .ensure_first("user")
-        .fold_system("user", "<<SYS>>\n", "\n<</SYS>>\n\n")
-        .strip(("user", "assistant"))
-        .wrap("user", f"{bos}[INST] ", " [/INST]", owner="previous")
-        .wrap("assistant", " ", f" {eos}")
-        .configure(gen_prefix="", stop=(eos,), parser="hermes")
-    )
-
-
-VICUNA_SYSTEM = (
-    "A chat between a curious user and an artificial intelligence assistant. "
-    "The assistant gives helpful, detailed, and polite answers to the user's questions."
-)
-"""Vicuna v1.1's default system prompt (FastChat ``vicuna_v1.1``)."""
-
-
-def vicuna_pipeline(*, system: str = VICUNA_SYSTEM, eos: str = "</s>") -> PromptPipeline:
-    """Vicuna v1.1: ``{system} USER: {user} ASSISTANT: {answer}</s>USER: {user} ASSISTANT:``.
-
-    The same string as FastChat's ``vicuna_v1.1`` conversation template (``system`` is used when the
-    conversation has no system message). Vicuna has no tool format; this preset describes tools in the
-    system prompt, writes calls as ``<tool_call>`` JSON (``hermes`` parser) and results as user turns.
-    """
-    return (
-        PromptPipeline(name="vicuna")
-        .reasoning(keep=False)
-        .tool_calls("hermes", sep="\n", text_sep="\n")
-        .default_system(system)
-        .tools_block(_plain_tools_block, sep="\n\n")
-        .tool_results("[tool result for {name}]\n{content}")
-        .merge_consecutive("tool", sep="\n\n", sep_owner="previous")
-        .merge_consecutive("user", sep="\n\n")
-        .wrap("system", "", " ", owner="next")
-        .wrap("user", "USER: ")
-        .wrap("tool", "USER: ", owner="previous")
-        .translate_role("tool", "user")
-        .wrap("user", "", " ", owner="next")
-        .wrap("assistant", "ASSISTANT: ", eos)
-        .configure(gen_prefix="ASSISTANT:", stop=(eos, "USER:"), parser="hermes")
-    )
-
-
 # -- helpers ---------------------------------------------------------------------------------------
-def _turn_of(index: int, message: Message) -> Turn:
-    pieces = []
-    for part in message.parts:
-        if isinstance(part, TextPart):
-            pieces.append(Piece(part.text, index))
-        else:
-            pieces.append(Piece("", index, part))
-    return Turn(message.role, tuple(pieces), index, message)
-
-
 def _roles(role: RoleSpec) -> frozenset[str] | None:
     if role is None:
         return None
@@ -803,78 +565,6 @@ def _strip_turn(turn: Turn) -> Turn:
                 break
         j -= 1
     return turn.with_pieces(pieces)
-
-
-def _anchor(message: Message) -> tuple[list[Message], list[Message]]:
-    """The history before (and after) ``message`` that puts it in its steady-state position."""
-    if message.role == "system":
-        return [], []
-    if message.role == "user":
-        return [Message.user("a"), Message.assistant("b")], []
-    if message.role == "tool":
-        call = ToolCall(id=message.tool_call_id or "call_0", name=message.name or "f")
-        return [Message.user("a"), Message.assistant(tool_calls=[call])], []
-    # An assistant message is always followed by a turn: its tool results, or the next user message.
-    after = [Message.tool_result(call, "x") for call in message.tool_calls] or [Message.user("c")]
-    return [Message.user("a")], after
-
-
-def _is_raw_tokenizer(tokenizer: Any) -> bool:
-    """A ``tokenizers.Tokenizer`` (its ``encode`` returns an ``Encoding``) rather than a transformers one."""
-    return hasattr(tokenizer, "encode_batch") and not hasattr(tokenizer, "convert_tokens_to_ids")
-
-
-def _ids(tokenizer: Any, text: str) -> list[int]:
-    if _is_raw_tokenizer(tokenizer):
-        return list(tokenizer.encode(text, add_special_tokens=False).ids)
-    return list(tokenizer.encode(text, add_special_tokens=False))
-
-
-def _offsets(tokenizer: Any, text: str) -> list[tuple[int, int]] | None:
-    """Character offsets of each token of ``text``, or ``None`` when the tokenizer cannot give them."""
-    if _is_raw_tokenizer(tokenizer):
-        return list(tokenizer.encode(text, add_special_tokens=False).offsets)
-    try:
-        out = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    except (NotImplementedError, ValueError, TypeError):
-        return None
-    offsets = out.get("offset_mapping") if hasattr(out, "get") else None
-    return None if offsets is None else [tuple(o) for o in offsets]
-
-
-def _count(tokenizer: Any, rendered: RenderedPrompt) -> PromptCounts:
-    per = [0] * rendered.n_messages
-    overhead = 0
-    offsets = _offsets(tokenizer, rendered.text) if rendered.text else []
-    if offsets is None:
-        # No offsets: tokenize each owner's contiguous run on its own.
-        runs: list[tuple[Owner, str]] = []
-        for p in rendered.pieces:
-            if runs and runs[-1][0] == p.owner:
-                runs[-1] = (p.owner, runs[-1][1] + p.text)
-            else:
-                runs.append((p.owner, p.text))
-        for owner, text in runs:
-            n = len(_ids(tokenizer, text))
-            if owner is None:
-                overhead += n
-            else:
-                per[owner] += n
-        return PromptCounts(overhead + sum(per), tuple(per), overhead)
-    starts: list[int] = []
-    owners: list[Owner] = []
-    pos = 0
-    for p in rendered.pieces:
-        starts.append(pos)
-        owners.append(p.owner)
-        pos += len(p.text)
-    for start, _end in offsets:
-        owner = owners[max(0, bisect_right(starts, start) - 1)] if owners else None
-        if owner is None:
-            overhead += 1
-        else:
-            per[owner] += 1
-    return PromptCounts(len(offsets), tuple(per), overhead)
 
 
 def _example() -> tuple[list[Message], list[dict[str, Any]]]:
