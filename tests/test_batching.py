@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import pytest
 
 pytest.importorskip("transformers")
@@ -74,6 +75,23 @@ async def _alone(
     return [cache[(i, max_new)] for i in indices]
 
 
+class Hold:
+    """A pass-through logits processor that holds the scheduler thread at one step until released."""
+
+    def __init__(self, at_step: int) -> None:
+        self.at_step = at_step
+        self.steps = 0
+        self.reached = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        self.steps += 1
+        if self.steps == self.at_step:
+            self.reached.set()
+            self.release.wait(timeout=30)
+        return scores
+
+
 class Gate:
     """A pass-through logits processor that counts its round's steps and can hold them."""
 
@@ -116,28 +134,24 @@ async def test_rounds_that_join_mid_batch_equal_rounds_run_alone(
     early, late = [20, 21, 22], [23, 24, 25, 26]
     expected = await _alone(chat_model, solo_results, early + late, 40)
     engine = HuggingEngine(chat_model, max_batch_size=8)
+    hold = Hold(at_step=5)  # holds the scheduler at its 5th step until the late rounds are queued
     got: dict[int, tuple[Any, ...]] = {}
-    first_delta = {i: anyio.Event() for i in early}
-    finished_early: list[int] = []
 
     async def run(i: int) -> None:
-        events = []
-        async for event in engine.stream(_prompt(i), options=GenerationOptions(max_new_tokens=40)):
-            events.append(event)
-            if i in first_delta and len(events) >= 3:
-                first_delta[i].set()
-        got[i] = _signature(events[-1])
-        if i in early:
-            finished_early.append(i)
+        extra = {"logits_processor": [hold]} if i == early[0] else {}  # a pass-through processor
+        options = GenerationOptions(max_new_tokens=40, extra=extra)
+        got[i] = _signature(await engine.generate(_prompt(i), options=options))
 
     async with engine, anyio.create_task_group() as tg:
         for i in early:
             tg.start_soon(run, i)
-        for event in first_delta.values():
-            await event.wait()
-        assert not finished_early  # the late rounds join while the early ones decode
+        await anyio.to_thread.run_sync(hold.reached.wait)
         for i in late:
             tg.start_soon(run, i)
+        with anyio.fail_after(30):
+            while engine.active_rounds < len(early) + len(late):  # noqa: ASYNC110 (a scheduler count)
+                await anyio.sleep(0.005)
+        hold.release.set()  # the early rounds go on; the late ones join them at the next steps
     assert [got[i] for i in early + late] == expected
     assert engine.batch_stats["largest_batch"] >= 5
 
