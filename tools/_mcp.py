@@ -471,7 +471,10 @@ def _http_client(url: str, headers: dict[str, str]) -> AbstractAsyncContextManag
         async def __aenter__(self) -> Any:
             await stack.__aenter__()
             try:
-                http = await stack.enter_async_context(create_mcp_http_client(headers=headers or None))
+                # Building the HTTP client loads certificates (and, the first time, imports the
+                # transport): blocking work, done in a worker thread.
+                made = await anyio.to_thread.run_sync(lambda: create_mcp_http_client(headers=headers or None))
+                http = await stack.enter_async_context(made)
                 client = mcp.Client(streamable_http_client(url, http_client=http))
                 return await stack.enter_async_context(client)
             except BaseException:
