@@ -69,6 +69,11 @@ class ToolCall(BaseModel):
     arguments: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
     raw: str | None = None
+    texts: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
+    """Formats whose values carry no types (Qwen3-Coder's ``<parameter=k>``, MiniMax's ``<invoke>``,
+    GLM's ``<arg_value>``) decode a value that reads as JSON (``12345``, ``true``, ``{...}``); this
+    keeps the text of each such argument as the model wrote it, so that a tool whose schema wants a
+    string there gets the text back (``"007"``, ``"3.10"``) instead of a refused number. Not saved."""
 
     @property
     def is_malformed(self) -> bool:

@@ -12,7 +12,7 @@ import ast
 import json
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from hermitcrab.messages import ToolCall, new_call_id
@@ -221,6 +221,21 @@ def json_calls(body: str) -> list[ToolCall]:
     if not calls and not values:
         raise MalformedCall("the tool call is empty: expected a JSON object with a name and arguments")
     return calls
+
+
+def untyped_arguments(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Arguments of a format without types: each value through :func:`json_value_or_text`, and the
+    text of those that were decoded into something else than a string (see ``ToolCall.texts``)."""
+    args: dict[str, Any] = {}
+    texts: dict[str, str] = {}
+    for key, text in pairs:
+        value = json_value_or_text(text)
+        args[key] = value
+        if not isinstance(value, str):
+            texts[key] = text.strip()
+        else:
+            texts.pop(key, None)
+    return args, texts
 
 
 def json_value_or_text(text: str) -> Any:
@@ -528,14 +543,13 @@ def qwen_xml_calls(body: str) -> list[ToolCall]:
         if not name:
             calls.append(ToolCall(name="", error="<function=...> has no function name", raw=raw))
             continue
-        args = {
-            p.group(1).strip(): json_value_or_text(_strip_one_newline(p.group(2)))
-            for p in _QWEN_PARAM.finditer(match.group(2))
-        }
+        args, texts = untyped_arguments(
+            (p.group(1).strip(), _strip_one_newline(p.group(2))) for p in _QWEN_PARAM.finditer(match.group(2))
+        )
         if not match.group(0).rstrip().endswith("</function>"):
             calls.append(ToolCall(name=name, error="the <function=...> element is not closed", raw=raw))
             continue
-        calls.append(ToolCall(name=name, arguments=args))
+        calls.append(ToolCall(name=name, arguments=args, texts=texts))
     if not calls:
         raise MalformedCall(
             "expected <function=NAME><parameter=KEY>VALUE</parameter></function> inside the tool call",
@@ -565,8 +579,10 @@ def invoke_xml_calls(body: str, prefix: str = "") -> list[ToolCall]:
             calls.append(ToolCall(name=name, error="the <invoke> element is not closed", raw=raw))
             continue
         args: dict[str, Any] = {}
+        texts: dict[str, str] = {}
         for par in param.finditer(match.group(2)):
             value = par.group(3)
+            texts.pop(par.group(1), None)
             if par.group(2) == "true":
                 args[par.group(1)] = value
             elif par.group(2) == "false":
@@ -577,8 +593,10 @@ def invoke_xml_calls(body: str, prefix: str = "") -> list[ToolCall]:
                 except ValueError:
                     args[par.group(1)] = value
             else:
-                args[par.group(1)] = json_value_or_text(value.strip("\n"))
-        calls.append(ToolCall(name=name, arguments=args))
+                decoded, text = untyped_arguments([(par.group(1), value.strip("\n"))])
+                args.update(decoded)
+                texts.update(text)
+        calls.append(ToolCall(name=name, arguments=args, texts=texts))
     if not calls:
         raise MalformedCall(
             f'expected <{prefix}invoke name="NAME"> elements inside the tool call', name=guess_name(body)
@@ -613,8 +631,8 @@ def glm_calls(body: str, sep: str = "") -> list[ToolCall]:
         raise MalformedCall(
             f"an <arg_key> of {name!r} is not followed by </arg_key><arg_value>VALUE</arg_value>", name=name
         )
-    args = {m.group(1).strip(): json_value_or_text(m.group(2)) for m in pairs}
-    return [ToolCall(name=name, arguments=args)]
+    args, texts = untyped_arguments((m.group(1).strip(), m.group(2)) for m in pairs)
+    return [ToolCall(name=name, arguments=args, texts=texts)]
 
 
 # -- special-token formats --------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 import anyio
 import anyio.to_thread
+import jsonschema
 import pydantic
 from tenacity import (
     AsyncRetrying,
@@ -278,6 +279,30 @@ def _error(policy: DispatchPolicy, failure: ToolFailure) -> Message:
     return Message.tool_result(failure.call, text, is_error=True)
 
 
+def _with_texts(call: ToolCall, tool: Tool[..., Any]) -> Mapping[str, Any]:
+    """The call's arguments, where a value that a format without types decoded from its text
+    (``ToolCall.texts``) goes back to that text if the tool's schema refuses the value and takes the
+    text: a string parameter holding ``12345`` or ``3.10`` gets the string the model wrote."""
+    if not call.texts:
+        return call.arguments
+    validator = jsonschema.Draft202012Validator(tool.parameters)
+
+    def refused(args: Mapping[str, Any]) -> set[Any]:
+        return {error.path[0] for error in validator.iter_errors(dict(args)) if error.path}
+
+    args = dict(call.arguments)
+    try:
+        bad = refused(args)
+        for name, text in call.texts.items():
+            if name in bad and name in args:
+                candidate = {**args, name: text}
+                if name not in refused(candidate):
+                    args = candidate
+    except Exception:  # a schema jsonschema cannot use (bad or unresolvable): pydantic alone decides
+        return call.arguments
+    return args
+
+
 async def _answer(
     call: ToolCall, tools: Mapping[str, Tool[..., Any]], policy: DispatchPolicy, retries: dict[str, int]
 ) -> ToolFailure | _Text:
@@ -298,7 +323,7 @@ async def _answer(
         available = ", ".join(sorted(tools)) or "none"
         return fail("unknown_tool", f"there is no tool named {call.name!r}. Available tools: {available}.")
     try:
-        kwargs = tool.validate(call.arguments)
+        kwargs = tool.validate(_with_texts(call, tool))
     except pydantic.ValidationError as exc:
         return fail("invalid_arguments", format_validation_error(tool, exc), tool, exc)
     try:
