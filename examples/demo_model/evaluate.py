@@ -238,6 +238,59 @@ def table(counts: dict[str, tuple[int, int]]) -> str:
     return "\n".join(lines)
 
 
+def _samples(prompts: str, per_kind: int, seed: int) -> list[data.Sample]:
+    if prompts == "dev":
+        return data.dev_prompts(per_kind=per_kind)
+    if prompts in data.HAND_SETS:
+        return data.hand_prompts(prompts)
+    return data.eval_prompts(seed=seed, per_kind=per_kind)
+
+
+async def _run(
+    model: str, samples: list[data.Sample], constrained: bool, max_string_length: int | None
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Every sample as a real round; the outcomes, and how long loading and running took."""
+    started = time.perf_counter()
+    if constrained and max_string_length is None:
+        engine: HuggingEngine = DemoEngine(model, constrained=True)
+    else:
+        engine = HuggingEngine(model, constrained=constrained, max_string_length=max_string_length)
+    async with engine:
+        load_s = time.perf_counter() - started
+        outcomes = [await run_one(engine, s) for s in samples]
+    elapsed = time.perf_counter() - started - load_s
+    return outcomes, {"prompts": len(samples), "load_s": round(load_s, 2), "eval_s": round(elapsed, 1)}
+
+
+def _rows(samples: list[data.Sample], outcomes: list[dict[str, Any]], hand: bool) -> list[dict[str, Any]]:
+    """Every prompt's outcome, JSON-ready; ``right``: the right call with the right arguments (or none;
+    with ``hand``, ``add`` and ``multiply`` in either order, as the hand-written sets are scored)."""
+    rows = []
+    for s, o in zip(samples, outcomes, strict=True):
+        first = o["calls"][0] if o["calls"] else None
+        if s.tool is None:
+            right = first is None
+        elif hand:
+            right = _same_call(s, first)
+        else:
+            right = first is not None and first.name == s.tool and _same_args(s, first)
+        rows.append(
+            {
+                "prompt": s.prompt,
+                "toolset": s.toolset.name,
+                "expected": {"tool": s.tool, "arguments": s.arguments},
+                "seen": s.seen,
+                "kind": s.kind,
+                "right": right,
+                "calls": [{"name": c.name, "arguments": c.arguments, "error": c.error} for c in o["calls"]],
+                "results": [r.text for r in o["results"]],
+                "answer": o["answer"],
+                "error": o["error"],
+            }
+        )
+    return rows
+
+
 async def evaluate(
     model: str,
     per_kind: int,
@@ -249,41 +302,119 @@ async def evaluate(
     """Run every held-out prompt (``prompts``: ``"dev"``, ``"handdev"``, ``"handtest"`` for another
     set); ``constrained`` turns on grammar-constrained tool calls (xgrammar), with string arguments
     capped at ``max_string_length`` characters, or by the prompt's length as the examples do (``None``)."""
-    if prompts == "dev":
-        samples = data.dev_prompts(per_kind=per_kind)
-    elif prompts in data.HAND_SETS:
-        samples = data.hand_prompts(prompts)
-    else:
-        samples = data.eval_prompts(seed=seed, per_kind=per_kind)
-    started = time.perf_counter()
-    if constrained and max_string_length is None:
-        engine: HuggingEngine = DemoEngine(model, constrained=True)
-    else:
-        engine = HuggingEngine(model, constrained=constrained, max_string_length=max_string_length)
-    async with engine:
-        load_s = time.perf_counter() - started
-        outcomes = [await run_one(engine, s) for s in samples]
-    elapsed = time.perf_counter() - started - load_s
+    samples = _samples(prompts, per_kind, seed)
+    outcomes, info = await _run(model, samples, constrained, max_string_length)
     counts = (score_hand if prompts in data.HAND_SETS else score)(samples, outcomes)
-    rows = []
-    for s, o in zip(samples, outcomes, strict=True):
-        rows.append(
-            {
-                "prompt": s.prompt,
-                "toolset": s.toolset.name,
-                "expected": {"tool": s.tool, "arguments": s.arguments},
-                "seen": s.seen,
-                "kind": s.kind,
-                "calls": [{"name": c.name, "arguments": c.arguments, "error": c.error} for c in o["calls"]],
-                "results": [r.text for r in o["results"]],
-                "answer": o["answer"],
-                "error": o["error"],
-            }
-        )
-    info: dict[str, Any] = {"prompts": len(samples), "load_s": round(load_s, 2), "eval_s": round(elapsed, 1)}
     if prompts in data.HAND_SETS:
         info["selection_score"] = round(selection_score(counts), 2)
-    return table(counts), rows, info
+    return table(counts), _rows(samples, outcomes, prompts in data.HAND_SETS), info
+
+
+_SETS = (
+    ("handdev", "hand-written development (218)"),
+    ("handtest", "hand-written test (103)"),
+    ("test", "generated held-out (280)"),
+    ("dev", "generated development (160)"),
+)
+_ROWS = (  # (row, target, key in the hand-written sets' counts, keys summed in the generated sets')
+    ("call/no-call decision", ">= 95%", "call/no-call decision", ("call/no-call decision",)),
+    ("no tool needed: answered without a call", ">= 85%", "no tool needed: answered without a call", ()),
+    ("right tool", ">= 95%", "right tool", ("right tool",)),
+    (
+        "exact args, all tool requests",
+        ">= 85%",
+        "exact args: all tool requests",
+        ("exact args: all seen", "exact args: all unseen"),
+    ),
+    ("exact args: city, seen", "", "exact args: city, seen", ("exact args: city, seen",)),
+    ("exact args: city, unseen", "", "exact args: city, unseen", ("exact args: city, unseen",)),
+    ("exact args: city of several words", "", "exact args: city of several words", ()),
+    ("exact args: Fahrenheit asked for", "", "exact args: Fahrenheit asked for", ()),
+    ("exact args: numbers", "", "exact args: numbers", ("exact args: numbers / no args",)),
+    (
+        "exact args: note text",
+        "",
+        "exact args: note text",
+        ("exact args: note text, seen", "exact args: note text, unseen"),
+    ),
+    ("exact args: note text over 48 characters", "", "exact args: note text over 48 characters", ()),
+    ("valid calls", "100% constrained", "valid calls", ("valid calls",)),
+    (
+        "final answer uses the result",
+        ">= 90%",
+        "final answer uses the result",
+        ("final answer uses the result",),
+    ),
+)
+
+
+def _cell(counts: dict[str, tuple[int, int]], keys: tuple[str, ...]) -> str:
+    hits = sum(counts[k][0] for k in keys if k in counts)
+    total = sum(counts[k][1] for k in keys if k in counts)
+    return f"{hits / total:.1%} ({hits}/{total})" if total else "—"
+
+
+async def side_by_side(model: str) -> str:
+    """Every set, free and constrained (as the examples run), in one Markdown report."""
+    results: dict[
+        tuple[str, bool], tuple[dict[str, tuple[int, int]], list[dict[str, Any]], dict[str, Any]]
+    ] = {}
+    for name, _ in _SETS:
+        for constrained in (False, True):
+            samples = _samples(name, 40, 1234)
+            outcomes, info = await _run(model, samples, constrained, None)
+            counts = (score_hand if name in data.HAND_SETS else score)(samples, outcomes)
+            results[name, constrained] = counts, _rows(samples, outcomes, name in data.HAND_SETS), info
+    lines = [
+        "# Demo model evaluation",
+        "",
+        "Every prompt through `HuggingEngine` + `Conversation` with the bots' real tools, greedy, one CPU "
+        "thread; free decoding and grammar-constrained tool calls as the examples run them (`DemoEngine`: "
+        "string arguments capped by the prompt's length). Produced by "
+        "`python examples/demo_model/evaluate.py --set all`. The hand-written sets are in `prompts/` "
+        "(`prompts/README.md`: how they were written, and the rule that chose the model on the development "
+        "set); the generated ones come from `data.py`. `add` and `multiply` count with their numbers in "
+        "either order in the hand-written sets only.",
+        "",
+    ]
+    for constrained in (True, False):
+        lines.append("## " + ("Constrained (what the examples use)" if constrained else "Free decoding"))
+        lines.append("")
+        lines.append("| metric | target | " + " | ".join(title for _, title in _SETS) + " |")
+        lines.append("|---|---|" + "---|" * len(_SETS))
+        for row, target, hand_key, keys in _ROWS:
+            cells = [
+                _cell(results[name, constrained][0], (hand_key,) if name in data.HAND_SETS else keys)
+                for name, _ in _SETS
+            ]
+            lines.append(f"| {row} | {target} | " + " | ".join(cells) + " |")
+        lines.append("")
+    for name in ("handdev", "handtest"):
+        counts, rows, _ = results[name, True]
+        title = dict(_SETS)[name]
+        lines += [f"## Misses on the {title} set (constrained)", ""]
+        lines += [f"- `{r['prompt']}` expected {_expected(r)}, got {_got(r)}" for r in rows if not _right(r)]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _expected(row: dict[str, Any]) -> str:
+    expected = row["expected"]
+    if expected["tool"] is None:
+        return "no call"
+    return f"`{expected['tool']}({json.dumps(expected['arguments'], ensure_ascii=False)})`"
+
+
+def _got(row: dict[str, Any]) -> str:
+    if not row["calls"]:
+        return "no call"
+    return ", ".join(
+        f"`{c['name']}({json.dumps(c['arguments'], ensure_ascii=False)})`" for c in row["calls"][:2]
+    )
+
+
+def _right(row: dict[str, Any]) -> bool:
+    return bool(row["right"])
 
 
 def main() -> None:
@@ -307,34 +438,26 @@ def main() -> None:
     parser.add_argument("--rows", type=Path, default=None, help="also write every prompt's outcome (JSON)")
     parser.add_argument(
         "--set",
-        choices=("test", "dev", "handdev", "handtest"),
+        choices=("test", "dev", "handdev", "handtest", "all"),
         default="test",
         help="test: the generated held-out prompts; dev: the generated development set; handdev: the "
-        "hand-written development set runs are chosen on; handtest: the hand-written test set",
+        "hand-written development set runs are chosen on; handtest: the hand-written test set; all: "
+        "every set, free and constrained, side by side (what EVALUATION.md shows)",
     )
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(1)
+    if args.set == "all":
+        report = anyio.run(side_by_side, args.model)
+        args.report.write_text(report, encoding="utf-8")
+        print(report)
+        return
     md, rows, info = anyio.run(
         evaluate, args.model, args.per_kind, args.seed, args.constrained, args.max_string_length, args.set
     )
     hand = args.set in data.HAND_SETS
-    failures = [
-        r
-        for r in rows
-        if (r["expected"]["tool"] is not None or hand)
-        and not (
-            (r["calls"] == [] if r["expected"]["tool"] is None else bool(r["calls"]))
-            and (
-                r["expected"]["tool"] is None
-                or (
-                    r["calls"][0]["name"] == r["expected"]["tool"]
-                    and r["calls"][0]["arguments"] == r["expected"]["arguments"]
-                )
-            )
-        )
-    ]
+    failures = [r for r in rows if (r["expected"]["tool"] is not None or hand) and not r["right"]]
     names = {
         "test": "Held-out",
         "dev": "Development",
