@@ -22,7 +22,7 @@ import data  # noqa: E402
 import train  # noqa: E402
 
 
-@pytest.mark.parametrize("variant", [1, 2, 3, 4, 5, 6, 7])
+@pytest.mark.parametrize("variant", [1, 2, 3, 4, 5, 6, 7, 8])
 def test_no_held_out_prompt_occurs_in_the_training_stream(variant: int) -> None:
     assert data.check_disjoint(variant, n=4000) > 1000
 
@@ -44,6 +44,7 @@ def test_check_disjoint_catches_a_leaked_prompt(monkeypatch: pytest.MonkeyPatch)
         (5, "09d94587c1efa8ef"),
         (6, "f753653747c4aa89"),
         (7, "0695604080dfb0a6"),
+        (8, "8bf706be5fb078b7"),
     ],
 )
 def test_training_streams_are_unchanged(variant: int, digest: str) -> None:
@@ -229,11 +230,17 @@ def _words(variant: int, n: int) -> set[str]:
     return found
 
 
-def test_variant_seven_adds_no_held_out_or_development_word() -> None:
-    # Variant 7's word lists (cities, note words, number words: no "six", no "eight") add no word of the
-    # generated held-out and development sets that variant 6 did not already have.
+@pytest.mark.parametrize("variant", [7, 8])
+def test_variants_seven_and_eight_add_no_held_out_or_development_word(
+    variant: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Variant 7's and 8's word lists (cities, note words, number words: no "six", no "eight") add no word
+    # of the generated held-out and development sets that variant 6 did not already have. Their made-up
+    # names are one fixed word here: those are drawn alike in every variant (syllables can make "Bake").
     import re
 
+    before = _words(6, 6000)
+    monkeypatch.setattr(data, "made_up_name", lambda rng: "Qqz")
     development = {
         w.lower()
         for phrase in (
@@ -244,21 +251,22 @@ def test_variant_seven_adds_no_held_out_or_development_word() -> None:
         )
         for w in re.findall(r"[A-Za-z]+", phrase)
     }
-    new = _words(7, 6000) - _words(6, 6000)
+    new = _words(variant, 6000) - before
     assert not new & (set(data._HELD_OUT_WORDS) | development)
     assert not {c.lower() for c in user_words.CITIES_V7} & {
         c.lower() for c in (*data.CITIES_UNSEEN, *data.DEV_CITIES)
     }
 
 
-def test_variant_seven_arguments_are_what_the_prompt_says() -> None:
+@pytest.mark.parametrize("variant", [7, 8])
+def test_variant_seven_and_eight_arguments_are_what_the_prompt_says(variant: int) -> None:
     # Cities and notes are copied verbatim; numbers are written as digits, with separators, in words
     # or as "double"/"triple"/"twice"; a third of the requests need no tool.
     rng = random.Random(2)
     kinds: dict[str, int] = {}
     for _ in range(1500):
         toolset = rng.choice((data.TOOLSETS["weather"], data.TOOLSETS["calculator"]))
-        with data._extras(7):
+        with data._extras(variant):
             turn = user_words.turn_v7(rng, toolset)
         kinds[turn.kind] = kinds.get(turn.kind, 0) + 1
         if turn.tool == "get_weather":
@@ -269,7 +277,8 @@ def test_variant_seven_arguments_are_what_the_prompt_says() -> None:
             for value in (turn.arguments.get(k) for k in ("a", "b", "value")):
                 if value is None:
                     continue
-                forms = {data._fmt(value), f"{value:,}", data._fmt(-value) if value < 0 else "x"}
+                whole = float(value).is_integer()
+                forms = {data._fmt(value), f"{int(value) if whole else value:,}", data._fmt(abs(value))}
                 if float(value).is_integer() and 0 <= value <= 1000:
                     forms.add(user_words.number_words(int(value)) or "x")
                 words = ("double", "triple", "twice", "doubled", "tripled")

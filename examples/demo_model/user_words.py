@@ -34,6 +34,12 @@ from typing import Any
 import data
 from data import _Turn
 
+WIDER = False
+"""Set while variant 8 is generated (``data._extras``): variant 7 widened where run 1 missed on the
+hand-written development set: more names of several words, number words and long numbers, a city as
+the subject ("how warm is Oslo?"), "any rain in ...", lead-ins holding "in", a sentence after the
+question, stories around a conversion, the other bot's requests and closing remarks more often."""
+
 
 def _pick(rng: random.Random, *options: str) -> str:
     return rng.choice(options)
@@ -93,9 +99,24 @@ _TAILS = (
 )  # fmt: skip
 
 
+_LEADS_V8 = (
+    "Thanks in advance!", "Sorry in advance,", "In a hurry:", "Checking in:", "Just logged in.", "In short:",
+    "Quick one in between:", "{n} here.", "{n} asked me this:", "It's {n} again.", "Hi, {n} from the office.",
+    "Thanks in advance for this.", "In any case,", "Back again in five:", "One thing in particular:",
+)  # fmt: skip
+_AFTERWORDS_V8 = (
+    " Planning a walk.", " Going out soon.", " Need to pick an outfit.", " Heading out in an hour.",
+    " It looked grey earlier.", " Thinking of cycling.", " We have a picnic planned.", " Just curious.",
+    " I have a flight later.", " My kids want to play outside.", " Deciding on shoes.",
+)  # fmt: skip
+
+
 def _wrap(rng: random.Random, prompt: str) -> str:
     """A greeting or lead word before ``prompt`` and a thank-you after it, sometimes."""
     roll = rng.random()
+    if WIDER and roll < 0.08:
+        lead = rng.choice(_LEADS_V8).format(n=rng.choice(_NAMES))
+        return f"{lead} {prompt}"
     if roll < 0.15:
         prompt = f"{rng.choice(_GREETINGS)}{_pick(rng, '! ', ', ', '. ', ' ')}{prompt}"
     elif roll < 0.27:
@@ -155,10 +176,12 @@ def city_v7(rng: random.Random) -> str:
     roll = rng.random()
     if roll < 0.3:
         city = rng.choice(data.CITIES_TRAIN)
-    elif roll < 0.42:
+    elif roll < (0.47 if WIDER else 0.42):
         city = rng.choice(CITIES_V7)
     else:
         shape = rng.random()
+        if WIDER:  # two thirds of the made-up cities of several words, a third two capitalised words
+            shape = 0.0 if shape < 0.35 else 0.75 if shape < 0.6 else 0.45 + (shape - 0.6) / 0.4 * 0.55
         if shape < 0.45:
             city = _place_word(rng)
         elif shape < 0.6:
@@ -264,7 +287,27 @@ def _weather_v7(rng: random.Random) -> _Turn:
     where = rng.random() if unit else 1.0  # where the unit goes
     time = rng.choice(_TIMES)
     roll = rng.random()
-    if roll < 0.2:  # the city first, or on its own
+    if WIDER and roll < 0.22:  # the city as the subject, or "any rain in ..."
+        adj, cond = _pick(rng, "warm", "cold", "hot", "chilly", "humid", "windy"), rng.choice(_CONDITIONS)
+        core = _pick(
+            rng,
+            f"how {adj} is {{city}}{time}?",
+            f"is {{city}} {cond}{time}?",
+            f"how's {{city}}{time}?",
+            f"what's {{city}} like{time}?",
+            f"what is it like in {{city}}{time}",
+            f"any {_pick(rng, 'rain', 'snow', 'sun', 'wind', 'storms', 'fog')} in {{city}}{time}?",
+            f"is there {_pick(rng, 'rain', 'snow', 'fog', 'sunshine', 'frost')} in {{city}}{time}?",
+            f"{{city}} - {_pick(rng, 'is it raining', 'any rain', 'how warm is it', 'sunny or not')}?",
+            f"how does {{city}} look{time}?",
+        )
+        if unit and where < 0.3:
+            core = core.rstrip("?") + _pick(rng, f" in {name}?", f" ({name})?", f" in {name}")
+            where = 1.0
+        prompt = fill(rng, core, city=city)
+        if rng.random() < 0.12:
+            prompt += rng.choice(_AFTERWORDS_V8)
+    elif roll < 0.2:  # the city first, or on its own
         noun = _pick(rng, "weather", "temperature", "forecast", "conditions")
         owner = f"{{city}}'s {noun}" if rng.random() < 0.4 else f"{{city}} {noun}"
         core = _pick(rng, owner, f"{noun} {{city}}", f"{noun} for {{city}}", f"{{city}} {noun} now")
@@ -302,6 +345,8 @@ def _weather_v7(rng: random.Random) -> _Turn:
         prep = rng.choice(_PLACE_PREPS)
         core = _weather_question(rng, f"{prep} {{city}}{time}", inside)
         prompt = fill(rng, _frame(rng, core), city=city)
+    if WIDER and not unit and rng.random() < 0.08 and prompt[-1] in ".?!":
+        prompt += rng.choice(_AFTERWORDS_V8)
     if unit and where < 1.0:
         if where < 0.55:  # before the question
             lead = _pick(
@@ -381,6 +426,15 @@ def number_words(value: int) -> str | None:
 
 def number_v7(rng: random.Random) -> int | float:
     """A number as users give them: small and large integers (up to seven digits), decimals, negatives."""
+    if WIDER:
+        if rng.random() < 0.15:  # more numbers of five to seven digits
+            return rng.randint(10**4, 10 ** rng.randint(5, 7) - 1)
+        value = _number_v7(rng)
+        return int(value) if float(value).is_integer() else value  # 5275, not 5275.0, for "5,275"
+    return _number_v7(rng)
+
+
+def _number_v7(rng: random.Random) -> int | float:
     roll = rng.random()
     if roll < 0.3:
         return rng.randint(0, 99)
@@ -399,7 +453,7 @@ def say_number(rng: random.Random, value: float, words: bool = True) -> str:
     """How a user writes ``value``: digits, thousands separators, words, money-like decimals."""
     if float(value).is_integer():
         value = int(value)
-        if words and (0 <= value <= 100 or value == 1000) and rng.random() < 0.25:
+        if words and (0 <= value <= 100 or value == 1000) and rng.random() < (0.4 if WIDER else 0.25):
             said = number_words(value)
             if said is not None:
                 return said
@@ -552,6 +606,23 @@ def _convert_v7(rng: random.Random) -> _Turn:
             f"how long is {{v}} {fw} in {tw}?",
             f"{{v}} {fw} equals how many {tw}",
         )
+    elif WIDER and roll < 0.75:
+        thing = _pick(
+            rng,
+            "The trail",
+            "The route",
+            "My commute",
+            "The drive",
+            "The race",
+            "The hike",
+            "Our walk",
+            "The bridge",
+            "The coastline",
+            "The ferry ride",
+            "The tunnel",
+        )
+        ask = _pick(rng, f"How many {tw} is that?", f"In {tw}?", f"What's that in {tw}?", f"how far in {tw}?")
+        template = f"{thing} is {{v}} {fw}{_pick(rng, '. ', ', ', ' - ')}{ask}"
     else:
         verb = _pick(rng, "ran", "walked", "cycled", "drove", "swam", "hiked", "rode", "flew")
         when = _pick(rng, " today", " yesterday", " this week", "", " last week")
@@ -1052,8 +1123,34 @@ def _no_tool_v7(rng: random.Random, toolset: data.Toolset) -> _Turn:
     """A message no tool of ``toolset`` answers, with a short polite answer that says what the bot can do."""
     abilities = data._ABILITIES[toolset.name]
     roll = rng.random()
-    if roll < 0.3 and toolset.name != "none":  # the other bot's request
-        if toolset.name == "weather":
+    if WIDER and roll > 0.85 and rng.random() < 0.5:  # a closing remark
+        thanks = _pick(rng, "thanks", "thank you", "ty", "cheers", "thx", "great", "ok", "perfect")
+        closing = _pick(
+            rng,
+            "that's all",
+            "that's everything",
+            "all done",
+            "nothing more",
+            "I'm done",
+            "that's it",
+            "all good",
+            "no more questions",
+            "that was all",
+        )
+        prompt = fill(
+            rng, f"{thanks}{_pick(rng, ', ', '! ', '. ', ' ')}{closing}{_pick(rng, '', '!', '.', ' :)')}"
+        )
+        return _Turn(prompt, None, {}, {}, True, "chat", "You're welcome! Have a nice day.")
+    if roll < (0.4 if WIDER else 0.3) and toolset.name != "none":  # the other bot's request
+        if toolset.name == "weather" and WIDER:
+            make = {
+                "add": lambda: _arith_v7(rng, "add"),
+                "multiply": lambda: _arith_v7(rng, "multiply"),
+                "save": lambda: _save_v7(rng),
+                "list": lambda: _list_v7(rng),
+            }
+            other = make[_pick(rng, "add", "multiply", "save", "list", "save")]()
+        elif toolset.name == "weather":
             other = rng.choice(
                 (_arith_v7(rng, "add"), _arith_v7(rng, "multiply"), _save_v7(rng), _list_v7(rng))
             )
