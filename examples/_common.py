@@ -11,8 +11,9 @@ import argparse
 import importlib.util
 import json
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,11 @@ from hermitcrab import (
     ToolCallEvent,
     ToolResultEvent,
 )
+from hermitcrab.events import EngineEvent, GenerationOptions
 
 __all__ = (
     "DEMO_MODEL",
+    "DemoEngine",
     "Transcript",
     "ask",
     "bot_arguments",
@@ -52,7 +55,64 @@ class Transcript:
 
 
 DEMO_MAX_STRING_LENGTH = 48
-"""Longest string argument the demo model may write when its calls are constrained (cities and notes)."""
+"""The shortest cap on a string argument of the demo model's constrained calls (:class:`DemoEngine`
+raises it to the length of the user's message; a fixed cap of 48 cut longer notes short)."""
+
+
+def string_cap(messages: Sequence[Any]) -> int:
+    """The longest string argument a constrained call of the demo model may write after ``messages``:
+    the length of the user's last message, at least :data:`DEMO_MAX_STRING_LENGTH`, rounded up to a
+    multiple of 32 (so that a few grammars serve every prompt).
+
+    The demo model copies its string arguments (a city, a note) out of that message, so a right one
+    always fits; a model that repeats itself inside a string is still stopped well before
+    ``max_new_tokens``, with a valid call."""
+    text = next((m.text for m in reversed(messages) if m.role == "user"), "")
+    return -(-max(len(text), DEMO_MAX_STRING_LENGTH) // 32) * 32
+
+
+def _cap_strings(schema: Any, cap: int) -> Any:
+    """A copy of a JSON schema where every free-form string (no enum, pattern or length) gets
+    ``maxLength=cap``."""
+    if isinstance(schema, list):
+        return [_cap_strings(s, cap) for s in schema]
+    if not isinstance(schema, Mapping):
+        return schema
+    out = {k: _cap_strings(v, cap) for k, v in schema.items()}
+    free = not any(k in out for k in ("pattern", "format", "enum", "const", "maxLength"))
+    if free and out.get("type") == "string":
+        out["maxLength"] = cap
+    return out
+
+
+class DemoEngine(HuggingEngine):
+    """The :class:`HuggingEngine` the examples run the demo model on: with ``constrained=True``, each
+    round's grammar caps free string arguments by :func:`string_cap` of that round's messages.
+
+    The prompt still shows the tools' own schemas (the demo model knows each schema line as one token);
+    only the grammar sees the capped copy."""
+
+    async def stream(
+        self,
+        messages: Sequence[Any],
+        *,
+        tools: Sequence[Any] = (),
+        options: GenerationOptions = GenerationOptions(),
+    ) -> AsyncIterator[EngineEvent]:
+        if self.constrained and tools and "constrained" not in options.extra:
+            from transformers import LogitsProcessorList
+
+            capped = [_cap_strings(dict(t), string_cap(messages)) for t in tools]
+            processor = self.constraint.logits_processor(capped, options.tool_choice)
+            # the grammar is ours: the engine's own (uncapped) one stays off for this round
+            extra: dict[str, Any] = {**options.extra, "constrained": False}
+            if processor is not None:
+                others = extra.get("logits_processor", self.generation_kwargs.get("logits_processor")) or []
+                extra["logits_processor"] = LogitsProcessorList([*others, processor])
+            options = replace(options, extra=extra)
+        async with aclosing(super().stream(messages, tools=tools, options=options)) as events:
+            async for event in events:
+                yield event
 
 
 def constrained_available() -> bool:
@@ -98,10 +158,10 @@ def load_engine(
         name = "the demo model" if model is None else path
         print(f"(loading {name}{', constrained tool calls' if constrained else ''}...)", flush=True)
     started = time.perf_counter()
-    # The demo model sometimes repeats itself inside a string argument; a length limit lets the
-    # grammar close the call instead of running out of tokens with the call still open.
-    cap = DEMO_MAX_STRING_LENGTH if (constrained and model is None) else None
-    engine = HuggingEngine(path, load_in_4bit=load_in_4bit, constrained=constrained, max_string_length=cap)
+    # The demo model sometimes repeats itself inside a string argument; DemoEngine's length limit (from
+    # the prompt) lets the grammar close the call instead of running out of tokens with the call open.
+    engine_class = DemoEngine if model is None else HuggingEngine
+    engine = engine_class(path, load_in_4bit=load_in_4bit, constrained=constrained)
     if verbose:
         print(f"(loaded in {time.perf_counter() - started:.2f} s)\n", flush=True)
     return engine

@@ -22,7 +22,7 @@ import data  # noqa: E402
 import train  # noqa: E402
 
 
-@pytest.mark.parametrize("variant", [1, 2, 3, 4, 5, 6])
+@pytest.mark.parametrize("variant", [1, 2, 3, 4, 5, 6, 7, 8])
 def test_no_held_out_prompt_occurs_in_the_training_stream(variant: int) -> None:
     assert data.check_disjoint(variant, n=4000) > 1000
 
@@ -43,6 +43,8 @@ def test_check_disjoint_catches_a_leaked_prompt(monkeypatch: pytest.MonkeyPatch)
         (4, "e01b3abc51c4302f"),
         (5, "09d94587c1efa8ef"),
         (6, "f753653747c4aa89"),
+        (7, "0695604080dfb0a6"),
+        (8, "8bf706be5fb078b7"),
     ],
 )
 def test_training_streams_are_unchanged(variant: int, digest: str) -> None:
@@ -188,3 +190,102 @@ def test_wide_words_are_new_words_and_extras_stay_in_their_variant() -> None:
             assert data._WIDE_NAMES is False
             assert data._V5_EXTRAS is False
             assert data._PIECE_NAMES is False
+
+
+# -- variant 7 and the hand-written sets (issue 18) ------------------------------------------------
+import user_words  # noqa: E402
+
+
+def test_hand_written_sets_are_apart_from_each_other_and_from_training_lists() -> None:
+    dev, test = data.hand_prompts("handdev"), data.hand_prompts("handtest")
+    assert len(dev) >= 200 and len(test) >= 100
+    assert sum(s.tool is None for s in dev) >= 40 and sum(s.tool is None for s in test) >= 20
+    assert not {s.prompt for s in dev} & {s.prompt for s in test}
+    assert len({s.prompt for s in dev}) == len(dev) and len({s.prompt for s in test}) == len(test)
+
+    def unseen_cities(samples: list[data.Sample]) -> set[str]:
+        return {s.arguments["city"].lower() for s in samples if s.kind == "weather" and not s.seen}
+
+    trained = {c.lower() for c in (*data.CITIES_TRAIN, *user_words.CITIES_V7)}
+    others = {c.lower() for c in (*data.CITIES_UNSEEN, *data.DEV_CITIES)}
+    assert not unseen_cities(dev) & (trained | others)
+    assert not unseen_cities(test) & (trained | others)
+    assert not unseen_cities(dev) & unseen_cities(test)
+    for s in dev + test:  # the arguments a call must copy are in the prompt as written
+        if s.kind == "weather":
+            assert s.arguments["city"] in s.prompt
+        if s.kind == "save_note":
+            assert s.arguments["text"] in s.prompt
+
+
+def _words(variant: int, n: int) -> set[str]:
+    import re
+
+    found: set[str] = set()
+    for sample, _ in zip(data.stream(5, 0.3, variant), range(n), strict=False):
+        for m in sample.messages:
+            found |= {w.lower() for w in re.findall(r"[A-Za-z]+", m.text)}
+            for call in m.tool_calls:
+                found |= {w.lower() for v in call.arguments.values() if isinstance(v, str) for w in v.split()}
+    return found
+
+
+@pytest.mark.parametrize("variant", [7, 8])
+def test_variants_seven_and_eight_add_no_held_out_or_development_word(
+    variant: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Variant 7's and 8's word lists (cities, note words, number words: no "six", no "eight") add no word
+    # of the generated held-out and development sets that variant 6 did not already have. Their made-up
+    # names are one fixed word here: those are drawn alike in every variant (syllables can make "Bake").
+    import re
+
+    before = _words(6, 6000)
+    monkeypatch.setattr(data, "made_up_name", lambda rng: "Qqz")
+    development = {
+        w.lower()
+        for phrase in (
+            *data._DEV_NOTE_VERBS,
+            *data._DEV_NOTE_OBJECTS,
+            *data._DEV_NOTE_TIMES,
+            *data.DEV_CITIES,
+        )
+        for w in re.findall(r"[A-Za-z]+", phrase)
+    }
+    new = _words(variant, 6000) - before
+    assert not new & (set(data._HELD_OUT_WORDS) | development)
+    assert not {c.lower() for c in user_words.CITIES_V7} & {
+        c.lower() for c in (*data.CITIES_UNSEEN, *data.DEV_CITIES)
+    }
+
+
+@pytest.mark.parametrize("variant", [7, 8])
+def test_variant_seven_and_eight_arguments_are_what_the_prompt_says(variant: int) -> None:
+    # Cities and notes are copied verbatim; numbers are written as digits, with separators, in words
+    # or as "double"/"triple"/"twice"; a third of the requests need no tool.
+    rng = random.Random(2)
+    kinds: dict[str, int] = {}
+    for _ in range(1500):
+        toolset = rng.choice((data.TOOLSETS["weather"], data.TOOLSETS["calculator"]))
+        with data._extras(variant):
+            turn = user_words.turn_v7(rng, toolset)
+        kinds[turn.kind] = kinds.get(turn.kind, 0) + 1
+        if turn.tool == "get_weather":
+            assert turn.arguments["city"] in turn.prompt
+        elif turn.tool == "save_note":
+            assert turn.arguments["text"] in turn.prompt
+        elif turn.tool in ("add", "multiply", "convert_length"):
+            for value in (turn.arguments.get(k) for k in ("a", "b", "value")):
+                if value is None:
+                    continue
+                whole = float(value).is_integer()
+                forms = {data._fmt(value), f"{int(value) if whole else value:,}", data._fmt(abs(value))}
+                if float(value).is_integer() and 0 <= value <= 1000:
+                    forms.add(user_words.number_words(int(value)) or "x")
+                words = ("double", "triple", "twice", "doubled", "tripled")
+                assert any(f in turn.prompt for f in forms) or (
+                    value in (2, 3) and any(w in turn.prompt.lower() for w in words)
+                ), (turn.prompt, turn.arguments)
+    assert {"weather", "convert", "add", "multiply", "save_note", "list_notes", "no_tool", "chat"} <= set(
+        kinds
+    )
+    assert 0.2 < (kinds["no_tool"] + kinds["chat"]) / 1500 < 0.35
