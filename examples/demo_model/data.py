@@ -13,6 +13,7 @@ same conversations on any machine.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import json
 import random
@@ -599,7 +600,16 @@ def _fmt(value: float) -> str:
 
 
 # -- building conversations ----------------------------------------------------------------------
-_LOOP = asyncio.new_event_loop()
+_RUNNER: asyncio.Runner | None = None
+
+
+def _run(coro: Any) -> Any:
+    """Run a coroutine on one private event loop, made on first use and closed at exit."""
+    global _RUNNER
+    if _RUNNER is None:
+        _RUNNER = asyncio.Runner()
+        atexit.register(_RUNNER.close)
+    return _RUNNER.run(coro)
 
 
 def call_tool(toolset: Toolset, name: str, arguments: dict[str, Any]) -> str:
@@ -608,7 +618,7 @@ def call_tool(toolset: Toolset, name: str, arguments: dict[str, Any]) -> str:
     kwargs = t.validate(arguments)
     value = t.fn(**kwargs)
     if asyncio.iscoroutine(value):
-        value = _LOOP.run_until_complete(value)
+        value = _run(value)
     return t.result_to_text(value)
 
 
