@@ -34,7 +34,7 @@ from typing import Any
 import anyio
 
 ROOT = Path(__file__).resolve().parents[1]
-for extra_path in (ROOT / "examples" / "demo_model",):
+for extra_path in (ROOT / "training",):
     if str(extra_path) not in sys.path:
         sys.path.insert(0, str(extra_path))
 
@@ -302,7 +302,7 @@ def random_sweep(path: Path, seeds: int) -> None:
 
 # -- 4. demo model ------------------------------------------------------------------------------------
 def demo_model(path: Path, per_kind: int) -> None:
-    import data  # examples/demo_model/data.py
+    import data  # training/data.py
 
     samples = data.eval_prompts(per_kind=per_kind)
     engine = HuggingEngine(path, constrained=True)

@@ -1,7 +1,7 @@
 """What the example bots share: the command line, loading a model, and printing a streamed round.
 
 Not part of the library: a helper for the scripts in this folder. Each bot runs on the shipped demo
-model by default (``examples/demo_model/model``, trained by ``examples/demo_model/train.py``) and on
+model by default (``examples/demo_model/model``, trained by ``training/train.py``) and on
 any Hugging Face chat model with ``--model``.
 """
 

@@ -31,7 +31,7 @@ import weather_bot  # noqa: E402
 
 needs_demo_model = pytest.mark.skipif(
     not (DEMO_MODEL / "model.safetensors").is_file(),
-    reason="the demo model is missing: run python examples/demo_model/train.py",
+    reason="the demo model is missing: run python training/train.py",
 )
 
 

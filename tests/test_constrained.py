@@ -305,9 +305,11 @@ DEMO_MODEL = Path(__file__).resolve().parents[1] / "examples" / "demo_model" / "
 def test_demo_model_with_constraint_makes_only_valid_calls() -> None:
     import importlib.util
 
-    # examples/demo_model/data.py: held-out prompts and the example bots' real tools (a unique module
+    # training/data.py: held-out prompts and the example bots' real tools (a unique module
     # name, so that no other test's `data` module is shadowed)
-    spec = importlib.util.spec_from_file_location("_demo_model_data", DEMO_MODEL.parent / "data.py")
+    spec = importlib.util.spec_from_file_location(
+        "_demo_model_data", DEMO_MODEL.parents[2] / "training" / "data.py"
+    )
     assert spec is not None and spec.loader is not None
     data = sys.modules.get(spec.name) or importlib.util.module_from_spec(spec)
     if spec.name not in sys.modules:

@@ -1,7 +1,7 @@
 """The demo model's training recipe: its data keeps the held-out prompts out, its fast renderer is the
 chat template, and growing a model by a layer keeps what it computes.
 
-These guard the numbers in ``examples/demo_model/README.md``: a held-out prompt that leaked into
+These guard the numbers in ``training/README.md``: a held-out prompt that leaked into
 training, or a renderer that drifted from the template the engine uses, would make them lies.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-DEMO = Path(__file__).resolve().parent.parent / "examples" / "demo_model"
+DEMO = Path(__file__).resolve().parent.parent / "training"
 sys.path.insert(0, str(DEMO))
 
 import data  # noqa: E402
@@ -62,7 +62,7 @@ def _copied_tokens(variant: int, n: int) -> set[str]:
     samples of ``variant``, tokenized by the shipped tokenizer."""
     from tokenizers import Tokenizer
 
-    tokenizer = Tokenizer.from_file(str(DEMO / "model" / "tokenizer.json"))
+    tokenizer = Tokenizer.from_file(str(data._TOKENIZER))
     copied: set[str] = set()
     for sample, _ in zip(data.stream(3, 0.4, variant), range(n), strict=False):
         if sample.kind == "copy":
@@ -89,7 +89,7 @@ def test_training_on_variant_six_needs_the_committed_tokenizers_pieces(
 ) -> None:
     from tokenizers import Tokenizer
 
-    train.check_vocabulary_pieces(Tokenizer.from_file(str(DEMO / "model" / "tokenizer.json")))
+    train.check_vocabulary_pieces(Tokenizer.from_file(str(data._TOKENIZER)))
     other = train.build_tokenizer(["hello there, weather in Oslo"] * 20, 300, [])
     with pytest.raises(SystemExit, match="other letter pieces"):
         train.check_vocabulary_pieces(other)

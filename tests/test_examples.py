@@ -3,7 +3,7 @@
 The demo model (``examples/demo_model/model``) is a committed, trained tiny model, so these are real
 end-to-end rounds: chat template, generation, Hermes parsing, tool execution, final answer. The
 prompts are phrasings the model was trained on (held-out phrasings are measured by
-``examples/demo_model/evaluate.py``, not asserted here).
+``training/evaluate.py``, not asserted here).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from hermitcrab import HuggingEngine  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     not (DEMO_MODEL / "model.safetensors").is_file(),
-    reason="the demo model is missing: run python examples/demo_model/train.py",
+    reason="the demo model is missing: run python training/train.py",
 )
 
 

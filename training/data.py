@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from hermitcrab import Message, Tool, ToolCall
 
-_EXAMPLES = Path(__file__).resolve().parent.parent
+_EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 if str(_EXAMPLES) not in sys.path:
     sys.path.insert(0, str(_EXAMPLES))
 
@@ -165,7 +165,7 @@ _PIECE_NAMES = False
 """Set while variant 6 is generated: half of the made-up words are then made of vocabulary pieces."""
 _MULTI_NAMES = False
 """Set while variant 8 is generated: a third of the made-up names have two words, not a sixth."""
-_TOKENIZER = Path(__file__).resolve().parent / "model" / "tokenizer.json"
+_TOKENIZER = _EXAMPLES / "demo_model" / "model" / "tokenizer.json"
 
 
 def _held_out_words() -> frozenset[str]:

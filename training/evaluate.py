@@ -4,12 +4,12 @@ Every held-out prompt (phrasings never seen in training; cities and note words s
 sent as a fresh one-round conversation with its bot's system prompt and tools. The round's first tool
 call (or none), the tool's result and the final answer are scored, and a Markdown report is written::
 
-    python examples/demo_model/evaluate.py                   # ./model -> ./EVALUATION.md
-    python examples/demo_model/evaluate.py --model /tmp/try --per-kind 10 --report /tmp/eval.md
-    python examples/demo_model/evaluate.py --constrained --report /tmp/eval-constrained.md  # xgrammar
-    python examples/demo_model/evaluate.py --set dev --report /tmp/dev.md   # generated development set
-    python examples/demo_model/evaluate.py --set handdev --constrained      # hand-written: chooses runs
-    python examples/demo_model/evaluate.py --set handtest --constrained     # hand-written: reports only
+    python training/evaluate.py                   # ./model -> ./EVALUATION.md
+    python training/evaluate.py --model /tmp/try --per-kind 10 --report /tmp/eval.md
+    python training/evaluate.py --constrained --report /tmp/eval-constrained.md  # xgrammar
+    python training/evaluate.py --set dev --report /tmp/dev.md   # generated development set
+    python training/evaluate.py --set handdev --constrained      # hand-written: chooses runs
+    python training/evaluate.py --set handtest --constrained     # hand-written: reports only
 
 ``--constrained`` runs the examples' engine (``examples/_common.py``'s ``DemoEngine``: string arguments
 capped by the prompt's length); ``--max-string-length N`` fixes the cap at N instead.
@@ -38,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+MODEL = HERE.parent / "examples" / "demo_model" / "model"
+"""The shipped model folder (what the examples, `make demo` and `hermitcrab chat` load)."""
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
@@ -371,7 +373,7 @@ async def side_by_side(model: str) -> str:
         "Every prompt through `HuggingEngine` + `Conversation` with the bots' real tools, greedy, one CPU "
         "thread; free decoding and grammar-constrained tool calls as the examples run them (`DemoEngine`: "
         "string arguments capped by the prompt's length). Produced by "
-        "`python examples/demo_model/evaluate.py --set all`. The hand-written sets are in `prompts/` "
+        "`python training/evaluate.py --set all`. The hand-written sets are in `prompts/` "
         "(`prompts/README.md`: how they were written, and the rule that chose the model on the development "
         "set); the generated ones come from `data.py`. `add` and `multiply` count with their numbers in "
         "either order in the hand-written sets only.",
@@ -421,7 +423,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--model", default=str(HERE / "model"))
+    parser.add_argument("--model", default=str(MODEL))
     parser.add_argument("--per-kind", type=int, default=40)
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--report", type=Path, default=HERE / "EVALUATION.md")
@@ -474,7 +476,7 @@ def main() -> None:
         f"{names[args.set]} prompts through `HuggingEngine` + `Conversation` with the bots' real tools "
         f"({info['prompts']} prompts, greedy decoding, {how}, "
         f"evaluated in {info['eval_s']} s on 1 CPU thread; "
-        f"produced by `examples/demo_model/evaluate.py`).\n\n"
+        f"produced by `training/evaluate.py`).\n\n"
         f"{md}\n\n## Some misses\n\n"
         + "\n".join(
             f"- `{r['prompt']}` expected `{json.dumps(r['expected'], ensure_ascii=False)}`, got "

@@ -1,11 +1,11 @@
 """Train hermitcrab's demo model: a 0.57 M-parameter Llama-style model that calls the example bots' tools.
 
 Deterministic (seeded data stream, seeded init, one torch thread) and offline. On a 2-core CPU the
-shipped model took the time given in ``README.md``; ``python examples/demo_model/evaluate.py`` then
+shipped model took the time given in ``README.md``; ``python training/evaluate.py`` then
 writes the evaluation report. Usage::
 
-    python examples/demo_model/train.py                       # the shipped recipe, into ./model
-    python examples/demo_model/train.py --steps 600 --out /tmp/try --quick-eval 60   # a short trial
+    python training/train.py                       # the shipped recipe, into ./model
+    python training/train.py --steps 600 --out /tmp/try --quick-eval 60   # a short trial
 
 How it makes a tiny model copy names into tool arguments (see README.md for the measurements):
 
@@ -36,6 +36,8 @@ from typing import Any
 from hermitcrab.prompting.templates import CHATML_HERMES_TEMPLATE
 
 HERE = Path(__file__).resolve().parent
+MODEL = HERE.parent / "examples" / "demo_model" / "model"
+"""The shipped model folder (what the examples, `make demo` and `hermitcrab chat` load)."""
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
@@ -235,7 +237,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--out", type=Path, default=HERE / "model")
+    parser.add_argument("--out", type=Path, default=MODEL)
     parser.add_argument("--steps", type=int, default=26251)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-3)
