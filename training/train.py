@@ -1,10 +1,10 @@
-"""Train hermitcrab's demo model: a 0.57 M-parameter Llama-style model that calls the example bots' tools.
+"""Train hermitcrab's demo model: a 1.17 M-parameter Llama-style model that calls the example bots' tools.
 
 Deterministic (seeded data stream, seeded init, one torch thread) and offline. On a 2-core CPU the
 shipped model took the time given in ``README.md``; ``python training/evaluate.py`` then
 writes the evaluation report. Usage::
 
-    python training/train.py                       # the shipped recipe, into ./model
+    python training/train.py                       # the shipped recipe, into examples/demo_model/model
     python training/train.py --steps 600 --out /tmp/try --quick-eval 60   # a short trial
 
 How it makes a tiny model copy names into tool arguments (see README.md for the measurements):
@@ -238,15 +238,15 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--out", type=Path, default=MODEL)
-    parser.add_argument("--steps", type=int, default=26251)
+    parser.add_argument("--steps", type=int, default=20232)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--decay-steps", type=int, default=6000)
     parser.add_argument("--init-from", type=Path, default=None, help="continue from this model folder")
-    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--hidden", type=int, default=192)
     parser.add_argument("--layers", type=int, default=2)
-    parser.add_argument("--heads", type=int, default=4)
+    parser.add_argument("--heads", type=int, default=6)
     parser.add_argument("--vocab", type=int, default=1024)
     parser.add_argument("--copy-fraction", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=0)
@@ -256,7 +256,7 @@ def main() -> None:
     parser.add_argument(
         "--data-variant",
         type=int,
-        default=6,
+        default=7,
         choices=(1, 2, 3, 4, 5, 6, 7, 8),
         help="2, 3: data.py's stage-3 and stage-4 additions; 4: 3 with English-like made-up words; "
         "5: 4 with any words after a city; 6: 5 with made-up words of vocabulary pieces; "
