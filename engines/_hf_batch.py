@@ -430,9 +430,15 @@ class Scheduler:
 
     # -- the thread ------------------------------------------------------------------------------
     def _run(self) -> None:
+        import torch
+
         try:
-            while self._iterate():
-                pass
+            # Everything this thread does to tensors is inference: caches made inside a forward pass
+            # (a layer moving to bigger buffers) are inference tensors, and writing into them later
+            # (a newcomer's slot, a leaving row) is only allowed in inference mode too.
+            with torch.inference_mode():
+                while self._iterate():
+                    pass
         except BaseException as exc:  # a bug here must not leave rounds waiting forever
             logger.exception("the HuggingEngine's batch scheduler failed")
             with self._cond:

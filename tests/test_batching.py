@@ -644,3 +644,37 @@ async def test_the_scheduler_thread_ends_when_idle_and_comes_back(
                 await anyio.sleep(0.02)
         again = await engine.generate(_prompt(160), options=GenerationOptions(max_new_tokens=5))
     assert _signature(again) == _signature(first)
+
+
+@pytest.mark.anyio
+async def test_a_round_joins_after_the_batch_outgrew_its_buffers(
+    chat_model: Path, solo_results: dict[Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With little room, the running round's steps move the batch to bigger buffers (during the
+    # forward pass); a newcomer is then written into a free slot of those buffers. Found by
+    # benchmarks/web_load.py: that write failed ("inplace update to inference tensor") and every
+    # round of the batch got an EngineError.
+    import hermitcrab.engines._hf_batch as batch
+
+    monkeypatch.setattr(batch, "ROOM", 2)
+    early, late = 8, 0  # a long prompt, then a short one (it fits the batch's length: no rebuild)
+    expected = await _alone(chat_model, solo_results, [early, late], 40)
+    engine = HuggingEngine(chat_model, max_batch_size=8)
+    hold = Hold(at_step=12)
+    got: dict[int, tuple[Any, ...]] = {}
+
+    async def run(i: int) -> None:
+        extra = {"logits_processor": [hold]} if i == early else {}
+        options = GenerationOptions(max_new_tokens=40, extra=extra)
+        got[i] = _signature(await engine.generate(_prompt(i), options=options))
+
+    async with engine, anyio.create_task_group() as tg:
+        tg.start_soon(run, early)
+        await anyio.to_thread.run_sync(hold.reached.wait)
+        tg.start_soon(run, late)
+        with anyio.fail_after(30):
+            while engine.active_rounds < 2:  # noqa: ASYNC110 (a scheduler count)
+                await anyio.sleep(0.005)
+        hold.release.set()
+    assert [got[early], got[late]] == expected
+    assert engine.batch_stats["largest_batch"] == 2
