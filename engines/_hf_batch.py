@@ -433,9 +433,10 @@ class Scheduler:
         import torch
 
         try:
-            # Everything this thread does to tensors is inference: caches made inside a forward pass
-            # (a layer moving to bigger buffers) are inference tensors, and writing into them later
-            # (a newcomer's slot, a leaving row) is only allowed in inference mode too.
+            # Everything this thread does to tensors is inference, and the methods below (prefill,
+            # steps, merges, leaves) rely on this one context: caches made inside a forward pass (a
+            # layer moving to bigger buffers) are inference tensors, and writing into them later (a
+            # newcomer's slot, a leaving row) is only allowed in inference mode too.
             with torch.inference_mode():
                 while self._iterate():
                     pass
@@ -620,22 +621,20 @@ class Scheduler:
                 while row.prefilled < len(row.prompt) and budget > 0:
                     chunk = row.prompt[row.prefilled : row.prefilled + self.prefill_chunk]
                     kwargs: dict[str, Any] = {"logits_to_keep": 1} if self._keep_logits else {}
-                    with torch.inference_mode():
-                        out = self.model(
-                            input_ids=torch.tensor([chunk], dtype=torch.long, device=self.device),
-                            cache=row.cache,
-                            use_cache=True,
-                            **kwargs,
-                        )
+                    out = self.model(
+                        input_ids=torch.tensor([chunk], dtype=torch.long, device=self.device),
+                        cache=row.cache,
+                        use_cache=True,
+                        **kwargs,
+                    )
                     row.prefilled += len(chunk)
                     budget -= len(chunk)
                 if row.prefilled < len(row.prompt):
                     break
                 self._prefilling.remove(row)
-                with torch.inference_mode():
-                    scores = out.logits[:, -1, :]
-                    token = row.choose(scores)
-                    finished = row.accept(token, scores)
+                scores = out.logits[:, -1, :]
+                token = row.choose(scores)
+                finished = row.accept(token, scores)
             except BaseException as exc:
                 if row in self._prefilling:
                     self._prefilling.remove(row)
@@ -692,16 +691,15 @@ class Scheduler:
             inputs = [[row.next_input if row is not None else 0] for row in slots]  # free slots: ignored
             ids = torch.tensor(inputs, dtype=torch.long, device=self.device)
             mask, positions = self._cache.step_inputs(self.device)
-            with torch.inference_mode():
-                out = self.model(
-                    input_ids=ids,
-                    cache=self._cache.cache,
-                    use_cache=True,
-                    attention_mask=mask,
-                    position_ids=positions,
-                )
-                scores = out.logits[:, -1, :]
-                greedy = scores.argmax(dim=-1).tolist()
+            out = self.model(
+                input_ids=ids,
+                cache=self._cache.cache,
+                use_cache=True,
+                attention_mask=mask,
+                position_ids=positions,
+            )
+            scores = out.logits[:, -1, :]
+            greedy = scores.argmax(dim=-1).tolist()
         except BaseException as exc:  # the whole batch is lost: fail every row in it
             error = exc if isinstance(exc, HermitcrabError) else self._wrap_error(exc)
             self._cache = BatchCache(self._make_cache, self.max_batch_size)
@@ -712,12 +710,11 @@ class Scheduler:
         leaving: list[tuple[Row, BaseException | None, bool]] = []
         for slot, row in live:
             try:
-                with torch.inference_mode():
-                    sampler = row.sampler
-                    row_scores = scores[slot : slot + 1]
-                    plain = sampler is not None and sampler.plain_greedy
-                    token = greedy[slot] if plain else row.choose(row_scores)
-                    finished = row.accept(token, row_scores)
+                sampler = row.sampler
+                row_scores = scores[slot : slot + 1]
+                plain = sampler is not None and sampler.plain_greedy
+                token = greedy[slot] if plain else row.choose(row_scores)
+                finished = row.accept(token, row_scores)
             except BaseException as exc:
                 leaving.append((row, exc, True))
                 continue
