@@ -34,7 +34,6 @@ from typing import Any, Literal
 
 import anyio
 import anyio.to_thread
-import jsonschema
 import pydantic
 from tenacity import (
     AsyncRetrying,
@@ -48,6 +47,7 @@ from hermitcrab.errors import ConfigurationError, ToolExecutionError, ToolRetry
 from hermitcrab.messages import Message, ToolCall
 from hermitcrab.tools import Tool, format_validation_error
 from hermitcrab.tools._cancel import CancelFlag, call_scope
+from hermitcrab.tools._schema import validator_class
 
 __all__ = (
     "DispatchPolicy",
@@ -285,7 +285,7 @@ def _with_texts(call: ToolCall, tool: Tool[..., Any]) -> Mapping[str, Any]:
     text: a string parameter holding ``12345`` or ``3.10`` gets the string the model wrote."""
     if not call.texts:
         return call.arguments
-    validator = jsonschema.Draft202012Validator(tool.parameters)
+    validator = validator_class(tool.parameters)(tool.parameters)
 
     def refused(args: Mapping[str, Any]) -> set[Any]:
         return {error.path[0] for error in validator.iter_errors(dict(args)) if error.path}

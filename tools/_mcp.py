@@ -32,7 +32,7 @@ import jsonschema
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from hermitcrab.errors import ConfigurationError, MCPServerError, MissingDependencyError, ToolDefinitionError
-from hermitcrab.tools._schema import NAME_PATTERN, check_name, clean_schema
+from hermitcrab.tools._schema import NAME_PATTERN, check_name, clean_schema, validator_class
 from hermitcrab.tools._tool import Tool, _check_retries, _check_retry_on, _check_timeout
 
 if sys.version_info < (3, 11):  # pragma: no cover - built in from 3.11 (anyio brings the backport)
@@ -369,15 +369,14 @@ class MCPTool(Tool[..., Any]):
         schema = spec.input_schema if isinstance(spec.input_schema, dict) else {"type": "object"}
         try:
             self.parameters = clean_schema(schema)
-            default = jsonschema.Draft202012Validator
-            validator_class = jsonschema.validators.validator_for(self.parameters, default)
-            validator_class.check_schema(self.parameters)
+            validator = validator_class(self.parameters)
+            validator.check_schema(self.parameters)
         except jsonschema.SchemaError as exc:
             raise ToolDefinitionError(
                 f"tool {self.name!r} of {owner.label}: the input schema is not valid JSON Schema "
                 f"({exc.message}); leave it out with exclude=[{self.server_name!r}]"
             ) from exc
-        self._validator = validator_class(self.parameters)
+        self._validator = validator(self.parameters)
         self.timeout = owner.timeout
         self.retries = owner.retries
         self.retry_on = owner.retry_on

@@ -36,7 +36,7 @@ from pydantic_core import PydanticUndefined
 
 from hermitcrab.errors import ToolDefinitionError
 
-__all__ = ("NAME_PATTERN", "Signature", "build_signature", "check_name", "clean_schema")
+__all__ = ("NAME_PATTERN", "Signature", "build_signature", "check_name", "clean_schema", "validator_class")
 
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 """What OpenAI-style APIs and most chat templates accept as a function name."""
@@ -66,6 +66,12 @@ class _QuietJsonSchema(GenerateJsonSchema):
 
     def emit_warning(self, kind: JsonSchemaWarningKind, detail: str) -> None:
         """Drop the warning; the schema simply omits what cannot be described."""
+
+
+def validator_class(parameters: Mapping[str, Any]) -> Any:
+    """The jsonschema validator class for a tool's ``parameters``: the dialect its ``$schema`` names,
+    else JSON Schema 2020-12 (what ``@tool`` schemas are checked against)."""
+    return jsonschema.validators.validator_for(parameters, jsonschema.Draft202012Validator)
 
 
 def check_name(name: object, *, what: str = "tool name") -> str:
