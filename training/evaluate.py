@@ -94,20 +94,41 @@ def _same_args(sample: data.Sample, call: Any) -> bool:
         return False
 
 
-def score(samples: list[data.Sample], outcomes: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
-    """Counts (hits, total) per metric."""
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+class _Tally:
+    """(hits, total) per metric, in the order metrics first appear; what every set scores alike."""
 
-    def add(key: str, hit: bool) -> None:
-        counts[key][0] += int(hit)
-        counts[key][1] += 1
+    def __init__(self) -> None:
+        self._counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
 
-    for sample, out in zip(samples, outcomes, strict=True):
+    def add(self, key: str, hit: bool) -> None:
+        self._counts[key][0] += int(hit)
+        self._counts[key][1] += 1
+
+    def calls(self, sample: data.Sample, out: dict[str, Any]) -> Any:
+        """Score the decision and each call's validity; return the first call (``None``: no call)."""
         calls = out["calls"]
         first = calls[0] if calls else None
-        add("call/no-call decision", (first is not None) == (sample.tool is not None))
+        self.add("call/no-call decision", (first is not None) == (sample.tool is not None))
         for call in calls:
-            add("valid calls", _valid(sample, call))
+            self.add("valid calls", _valid(sample, call))
+        return first
+
+    def answer(self, first: Any, out: dict[str, Any]) -> None:
+        """Score whether the final answer quotes the first successful tool result."""
+        ok_results = [r for r in out["results"] if not r.is_error]
+        if first is not None and ok_results:
+            self.add("final answer uses the result", ok_results[0].text.rstrip(".") in out["answer"])
+
+    def result(self) -> dict[str, tuple[int, int]]:
+        return {k: (v[0], v[1]) for k, v in self._counts.items()}
+
+
+def score(samples: list[data.Sample], outcomes: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    """Counts (hits, total) per metric."""
+    tally = _Tally()
+    add = tally.add
+    for sample, out in zip(samples, outcomes, strict=True):
+        first = tally.calls(sample, out)
         if sample.tool is None:
             continue
         add("right tool", first is not None and first.name == sample.tool)
@@ -118,11 +139,8 @@ def score(samples: list[data.Sample], outcomes: list[dict[str, Any]]) -> dict[st
         else:
             add(f"exact args: {entity}, {'seen' if sample.seen else 'unseen'}", exact)
         add(f"exact args: all {'seen' if sample.seen else 'unseen'}", exact)
-        ok_results = [r for r in out["results"] if not r.is_error]
-        if first is not None and ok_results:
-            text = ok_results[0].text.rstrip(".")
-            add("final answer uses the result", text in out["answer"])
-    return {k: (v[0], v[1]) for k, v in counts.items()}
+        tally.answer(first, out)
+    return tally.result()
 
 
 def _same_call(sample: data.Sample, call: Any) -> bool:
@@ -139,18 +157,10 @@ def _same_call(sample: data.Sample, call: Any) -> bool:
 
 def score_hand(samples: list[data.Sample], outcomes: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
     """Counts (hits, total) per metric for a hand-written set."""
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-
-    def add(key: str, hit: bool) -> None:
-        counts[key][0] += int(hit)
-        counts[key][1] += 1
-
+    tally = _Tally()
+    add = tally.add
     for sample, out in zip(samples, outcomes, strict=True):
-        calls = out["calls"]
-        first = calls[0] if calls else None
-        add("call/no-call decision", (first is not None) == (sample.tool is not None))
-        for call in calls:
-            add("valid calls", _valid(sample, call))
+        first = tally.calls(sample, out)
         if sample.tool is None:
             add("no tool needed: answered without a call", first is None)
             add(f"no tool needed: {sample.kind.split(':')[1]}", first is None)
@@ -174,10 +184,8 @@ def score_hand(samples: list[data.Sample], outcomes: list[dict[str, Any]]) -> di
                 add("exact args: note text over 48 characters", exact)
         else:
             add("exact args: list_notes", exact)
-        ok_results = [r for r in out["results"] if not r.is_error]
-        if first is not None and ok_results:
-            add("final answer uses the result", ok_results[0].text.rstrip(".") in out["answer"])
-    return {k: (v[0], v[1]) for k, v in counts.items()}
+        tally.answer(first, out)
+    return tally.result()
 
 
 _HAND_ORDER = (
