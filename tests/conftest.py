@@ -14,10 +14,13 @@
 from __future__ import annotations
 
 import functools
+import gc
 import importlib
 import inspect
+import sys
 import threading
 import time
+import traceback
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -68,27 +71,45 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 class _Excused:
-    """Calls that block the loop by design (building an engine loads a model synchronously, as the
-    blockbuster allowlist above says): the watchdog does not count a wait that overlapped one."""
+    """Pauses that are nobody's blocking call: calls that block the loop by design (building an engine
+    loads a model synchronously, as the blockbuster allowlist above says) and the interpreter's garbage
+    collector, which stops every thread (a full collection of a heap that holds hundreds of tiny models
+    took 0.67 s once, late in a CI run). The watchdog does not count a wait that overlapped one."""
 
     running = 0
     finished = 0
-    _lock = threading.Lock()
+    _lock = threading.RLock()  # a collection can start in a thread that holds it
+
+    @classmethod
+    def enter(cls) -> None:
+        with cls._lock:
+            cls.running += 1
+
+    @classmethod
+    def leave(cls) -> None:
+        with cls._lock:
+            cls.running -= 1
+            cls.finished += 1
 
     @classmethod
     def wrap(cls, function: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(function)
         def excused(*args: Any, **kwargs: Any) -> Any:
-            with cls._lock:
-                cls.running += 1
+            cls.enter()
             try:
                 return function(*args, **kwargs)
             finally:
-                with cls._lock:
-                    cls.running -= 1
-                    cls.finished += 1
+                cls.leave()
 
         return excused
+
+    @classmethod
+    def garbage_collection(cls, phase: str, info: dict[str, int]) -> None:
+        """A ``gc.callbacks`` entry: a collection is excused while it runs."""
+        if phase == "start":
+            cls.enter()
+        else:
+            cls.leave()
 
     @classmethod
     def mark(cls) -> tuple[int, int]:
@@ -110,20 +131,56 @@ def _excuse_engine_construction() -> Iterator[None]:
             continue
         patched.append((cls, cls.__init__))
         cls.__init__ = _Excused.wrap(cls.__init__)
+    gc.callbacks.append(_Excused.garbage_collection)
     yield
+    gc.callbacks.remove(_Excused.garbage_collection)
     for cls, init in patched:
         cls.__init__ = init
 
 
+_IDLE_WAITS = (
+    (("selectors.py", "select"),),  # asyncio's loop waits for I/O
+    (("_io_epoll.py", "get_events"),),  # trio's, run natively
+    (("threading.py", "wait"), ("queue.py", "get"), ("_trio.py", "_call_in_runner_task")),
+)  # anyio's trio test runner: trio runs as a guest; its host waits on a queue for work to do
+"""Innermost frames (file, function) of an event loop thread that is idle, waiting for something
+to do."""
+
+
+def _waiting_for_events(frame: Any) -> bool:
+    """Whether an event loop thread stands in its own wait for work (so it is idle, not blocked)."""
+    for wait in _IDLE_WAITS:
+        current = frame
+        for filename, function in wait:
+            if current is None or current.f_code.co_name != function:
+                break
+            if not current.f_code.co_filename.endswith(filename):
+                break
+            current = current.f_back
+        else:
+            return True
+    return False
+
+
 class _LoopWatchdog:
     """A thread that asks the event loop to run a tiny callback every ``interval`` seconds and
-    records the longest time the loop took to get to it."""
+    records the longest time the loop took to get to it.
 
-    def __init__(self, call_soon: Callable[[Callable[[], object]], None], interval: float = 0.02) -> None:
+    Built in the loop's thread. While a callback is late past ``limit``, the watchdog looks at what
+    that thread is doing: the stack goes into the failure message, and a wait during which the thread
+    only ever stood in its own I/O wait is not counted (the loop was idle and the process was not
+    scheduled: a starved machine, not a blocked loop)."""
+
+    def __init__(
+        self, call_soon: Callable[[Callable[[], object]], None], limit: float, interval: float = 0.02
+    ) -> None:
         self._call_soon = call_soon
+        self._limit = limit
         self._interval = interval
+        self._loop_thread = threading.get_ident()
         self._stop = threading.Event()
         self.worst = 0.0
+        self.worst_stack = ""
         self._thread = threading.Thread(target=self._run, name="test-loop-watchdog", daemon=True)
 
     def _run(self) -> None:
@@ -131,21 +188,37 @@ class _LoopWatchdog:
             answered = threading.Event()
             sent = time.perf_counter()
             before = _Excused.mark()
+            busy_stack: str | None = None  # what the loop ran while late; None: never seen busy
             try:
                 self._call_soon(answered.set)
             except Exception:  # the loop is gone
                 return
             while not answered.wait(0.05):
+                if time.perf_counter() - sent > self._limit:
+                    busy_stack = self._busy_stack() or busy_stack
                 if self._stop.is_set():  # the test is over (its loop is joining this thread)
-                    self._record(time.perf_counter() - sent, before)
+                    self._record(time.perf_counter() - sent, before, busy_stack)
                     return
-            self._record(time.perf_counter() - sent, before)
+            self._record(time.perf_counter() - sent, before, busy_stack)
             self._stop.wait(self._interval)
 
-    def _record(self, late: float, before: tuple[int, int]) -> None:
+    def _busy_stack(self) -> str | None:
+        frame = sys._current_frames().get(self._loop_thread)
+        if frame is None or _waiting_for_events(frame):
+            return None
+        stack = "".join(traceback.format_stack(frame, limit=8))
+        if self._stop.is_set():  # the loop left its wait to end the watch (__exit__ sets this first)
+            return None
+        return stack
+
+    def _record(self, late: float, before: tuple[int, int], busy_stack: str | None) -> None:
         running, finished = _Excused.mark()
-        if not running and not before[0] and finished == before[1]:  # no excused call overlapped
-            self.worst = max(self.worst, late)
+        if running or before[0] or finished != before[1]:  # an excused pause overlapped
+            return
+        if late > self._limit and busy_stack is None:  # idle all along: the process was starved
+            return
+        if late > self.worst:
+            self.worst, self.worst_stack = late, busy_stack or ""
 
     def __enter__(self) -> _LoopWatchdog:
         self._thread.start()
@@ -182,7 +255,7 @@ async def _watched(limit: float, backend: str) -> AsyncIterator[None]:
     if buster is not None:
         buster.activate()
     try:
-        with _LoopWatchdog(_call_soon_threadsafe()) as watchdog:
+        with _LoopWatchdog(_call_soon_threadsafe(), limit) as watchdog:
             yield
     finally:
         if buster is not None:
@@ -190,7 +263,8 @@ async def _watched(limit: float, backend: str) -> AsyncIterator[None]:
     if watchdog.worst > limit:
         pytest.fail(
             f"the event loop was blocked for {watchdog.worst:.2f} s during this test (limit {limit} s): "
-            "something ran on the loop that belongs in a worker thread",
+            "something ran on the loop that belongs in a worker thread. The loop was running:\n"
+            + watchdog.worst_stack,
             pytrace=False,
         )
 
