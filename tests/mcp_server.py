@@ -20,6 +20,9 @@ server = MCPServer("hermitcrab-test")
 CALLS: list[tuple[str, dict[str, Any]]] = []
 """Every call this (in-process) server ran, in order: (tool, arguments)."""
 
+SLOW_RUNNING = {"now": 0, "most": 0}
+"""How many ``slow`` calls this (in-process) server runs now, and the most that ever ran at once."""
+
 
 @server.tool()
 def add(
@@ -42,7 +45,12 @@ def boom() -> str:
 async def slow(seconds: float) -> str:
     """Wait, then answer."""
     CALLS.append(("slow", {"seconds": seconds}))
-    await anyio.sleep(seconds)
+    SLOW_RUNNING["now"] += 1
+    SLOW_RUNNING["most"] = max(SLOW_RUNNING["most"], SLOW_RUNNING["now"])
+    try:
+        await anyio.sleep(seconds)
+    finally:
+        SLOW_RUNNING["now"] -= 1
     return f"waited {seconds} s"
 
 

@@ -50,6 +50,7 @@ async def client() -> AsyncIterator[mcp.Client]:
 @pytest.fixture(autouse=True)
 def _reset_calls() -> Iterator[None]:
     mcp_server.CALLS.clear()
+    mcp_server.SLOW_RUNNING.update(now=0, most=0)
     yield
     mcp_server.CALLS.clear()
 
@@ -168,11 +169,9 @@ async def test_a_call_past_its_timeout_is_an_error_result_and_the_round_goes_on(
 async def test_calls_of_one_reply_run_concurrently(client: mcp.Client) -> None:
     engine = ScriptedEngine([call("slow", seconds=0.4) + call("slow", seconds=0.4), "Done."])
     async with MCPTools(client) as tools:
-        started = time.perf_counter()
         results = await _results(Conversation(engine, tools=tools), "Wait twice.")
-        elapsed = time.perf_counter() - started
     assert [r.message.text for r in results] == ["waited 0.4 s", "waited 0.4 s"]
-    assert elapsed < 0.75
+    assert mcp_server.SLOW_RUNNING["most"] == 2  # both ran at once (timing it failed on a busy machine)
 
 
 async def test_retry_on_retries_a_failed_call(client: mcp.Client) -> None:
