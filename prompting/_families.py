@@ -641,7 +641,7 @@ class NemotronParser(MarkupParser):
     """NVIDIA Nemotron Nano: ``<TOOLCALL>[{"name", "arguments"}, ...]</TOOLCALL>``; ``<think>``."""
 
     name: ClassVar[str] = "nemotron"
-    aliases: ClassVar[tuple[str, ...]] = ("nemotron_toolcall",)
+    aliases: ClassVar[tuple[str, ...]] = ("nemotron_toolcall", "nemotron_nano_v2", "nemotron_json")
     template_markers: ClassVar[TemplateMarkers] = ("<TOOLCALL>",)
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<TOOLCALL>", "calls", end=("</TOOLCALL>",), decode=json_calls, lenient=True),

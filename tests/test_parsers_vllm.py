@@ -2855,6 +2855,58 @@ CASES: tuple[V, ...] = (
         "<|START_THINKING|>just think, no response<|END_THINKING|>",
         reasoning="just think, no response",
     ),
+    # -- Nemotron Nano v2 / Nemotron JSON: <TOOLCALL> (vLLM test_nemotron_nano_v2_tool_parser.py and
+    # test_nemotron_json_tool_parser.py, which hold the same inputs) -------------------------------------
+    V("nemotron_nano_v2", "No tool call here.", text="No tool call here."),
+    V(
+        "nemotron_nano_v2",
+        'Let me check that.<TOOLCALL>[{"name": "get_weather", "arguments": {"city": "Tokyo", "unit": "celsius"}}]'
+        "</TOOLCALL>",
+        calls=[("get_weather", {"city": "Tokyo", "unit": "celsius"})],
+        text="Let me check that.",
+    ),
+    V(
+        "nemotron_json",
+        '<TOOLCALL>{"name": "lookup", "arguments": {"query": "vllm"}}</TOOLCALL>',
+        calls=[("lookup", {"query": "vllm"})],
+    ),
+    V(
+        "nemotron_json",
+        '<TOOLCALL>[{"name": "run_query", "arguments": "{\\"sql\\": \\"select 1\\"}"}]</TOOLCALL>',
+        calls=[("run_query", {"sql": "select 1"})],
+    ),
+    V(
+        "nemotron_nano_v2",
+        '<TOOLCALL>[{"name": "broken", "arguments": {}</TOOLCALL>',
+        bad=["invalid JSON"],
+        differs="vLLM gives the text back; a call-shaped block is never dropped here",
+    ),
+    V(
+        "nemotron_json",
+        '<TOOLCALL>[{"name": "search", "arguments": {"filters": {"city": "Tokyo"}, "items": [{"name": "rain", '
+        '"value": true}]}}]</TOOLCALL>',
+        calls=[("search", {"filters": {"city": "Tokyo"}, "items": [{"name": "rain", "value": True}]})],
+    ),
+    V(
+        "nemotron_nano_v2",
+        '<think>\nI need the weather for Tokyo.\n</think>\n<TOOLCALL>[{"name": "get_weather", "arguments": '
+        '{"city": "Tokyo"}}]</TOOLCALL>',
+        calls=[TOKYO],
+        reasoning="I need the weather for Tokyo.\n",
+        differs="vLLM returns the <think> block as content; here it is reasoning",
+    ),
+    V(
+        "nemotron_json",
+        '<TOOLCALL>[{"name": "get_weather", "arguments": {"city": "Tokyo"}}, {"name": "lookup_timezone", '
+        '"arguments": {"city": "Tokyo"}}]</TOOLCALL>',
+        calls=[TOKYO, ("lookup_timezone", {"city": "Tokyo"})],
+    ),
+    V(
+        "nemotron",
+        'Let me check.<TOOLCALL>[{"name": "get_weather", "arguments": {"city": "Tokyo"}}]</TOOLCALL>',
+        calls=[TOKYO],
+        text="Let me check.",
+    ),
 )
 
 
