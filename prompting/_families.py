@@ -326,7 +326,15 @@ class Qwen3CoderParser(MarkupParser):
     """
 
     name: ClassVar[str] = "qwen3_coder"
-    aliases: ClassVar[tuple[str, ...]] = ("qwen3_coder_xml", "qwen3coder", "qwen3_xml", "step3p5")
+    aliases: ClassVar[tuple[str, ...]] = (
+        "qwen3_coder_xml",
+        "qwen3coder",
+        "qwen3_xml",
+        "step3p5",
+        "qwen35_coder",
+        "mimo",
+        "mimov2_flash",
+    )
     template_markers: ClassVar[TemplateMarkers] = (("<function=", "<parameter="),)
     detect_priority: ClassVar[int] = (
         2  # its templates also write hermes' <tool_call> and functionary_v31's <function=...</function>
@@ -754,14 +762,22 @@ class Granite20bFCParser(MarkupParser):
 
 @register_parser
 class InternLM2Parser(MarkupParser):
-    """InternLM2: ``<|action_start|><|plugin|>\\n{"name", "arguments"}<|action_end|>``."""
+    """InternLM2 and Intern-S1: ``<|action_start|><|plugin|>\\n{"name", "arguments"}<|action_end|>``
+    (Intern-S1 may write a space or a newline between the two opening tokens)."""
 
     name: ClassVar[str] = "internlm2"
-    aliases: ClassVar[tuple[str, ...]] = ("internlm",)
+    aliases: ClassVar[tuple[str, ...]] = ("internlm", "intern_s1", "intern-s1")
     template_markers: ClassVar[TemplateMarkers] = (("<|action_start|>", "<|plugin|>"),)
     blocks: ClassVar[tuple[Block, ...]] = (
-        Block(
-            "<|action_start|><|plugin|>", "calls", end=("<|action_end|>",), decode=json_calls, lenient=True
+        *(
+            Block(
+                f"<|action_start|>{gap}<|plugin|>",
+                "calls",
+                end=("<|action_end|>",),
+                decode=json_calls,
+                lenient=True,
+            )
+            for gap in ("", " ", "\n")
         ),
         *_drop("<|action_start|>", "<|action_end|>"),
     )

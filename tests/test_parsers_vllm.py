@@ -2855,6 +2855,96 @@ CASES: tuple[V, ...] = (
         "<|START_THINKING|>just think, no response<|END_THINKING|>",
         reasoning="just think, no response",
     ),
+    # -- MiMo-V2-Flash: Qwen3-Coder markup (vLLM test_mimov2_flash_tool_parser.py) -----------------------
+    V(
+        "mimo",
+        "Here is the result:\n<tool_call>\n<function=execute_bash>\n<parameter=command>pwd && ls</parameter>\n"
+        "</function>\n</tool_call>",
+        calls=[("execute_bash", {"command": "pwd && ls"})],
+        text="Here is the result:\n",
+        differs=TRAILING_SPACE,
+    ),
+    V(
+        "mimo",
+        "Here is the result:\n<tool_call>\n<function=execute_bash>\n<parameter=command>pwd</parameter>\n</function>\n"
+        "</tool_call>\n<tool_call>\n<parameter=command>ls -la</parameter>\n<function=list_files>\n</function>\n"
+        "</tool_call>",
+        calls=[("execute_bash", {"command": "pwd"}), ("list_files", {"command": "ls -la"})],
+        text="Here is the result:\n",
+        differs=TRAILING_SPACE,
+    ),
+    V(
+        "mimo",
+        "<tool_call>\n<function=execute_code>\n<parameter=language>python</parameter>\n"
+        '<parameter=code>print("hello")</parameter>\n</function>\n</tool_call>',
+        calls=[("execute_code", {"language": "python", "code": 'print("hello")'})],
+    ),
+    V(
+        "mimo",
+        "This is just regular text without any tool calls.",
+        text="This is just regular text without any tool calls.",
+    ),
+    V(
+        "mimo",
+        "Let me execute that command for you.\n<tool_call>\n<function=execute_bash>\n"
+        "<parameter=command>echo hello</parameter>\n</function>\n</tool_call>",
+        calls=[("execute_bash", {"command": "echo hello"})],
+        text="Let me execute that command for you.\n",
+        differs=TRAILING_SPACE,
+    ),
+    V("mimo", "<tool_call>\n<function=noop>\n</function>\n</tool_call>", calls=[("noop", {})]),
+    V(
+        "mimo",
+        "<tool_call>\n<function=example_function_name>\n<parameter=example_parameter_1>value_1</parameter>\n"
+        "<parameter=example_parameter_2>This is the value for the second parameter\nthat can span\n"
+        "multiple lines</parameter>\n</function>\n</tool_call>",
+        calls=[
+            (
+                "example_function_name",
+                {
+                    "example_parameter_1": "value_1",
+                    "example_parameter_2": "This is the value for the second parameter\nthat can span\nmultiple lines",
+                },
+            )
+        ],
+    ),
+    V(
+        "mimo",
+        "Hello <tool_call>\n<function=execute_bash>\n<parameter=command>ls</parameter>\n</function>\n</tool_call>",
+        calls=[("execute_bash", {"command": "ls"})],
+        text="Hello ",
+    ),
+    V(
+        "mimo",
+        "Say hello <tool_call>\n<function=greet>\n</function>",
+        calls=[("greet", {})],
+        text="Say hello ",
+    ),
+    V(
+        "mimo",
+        "<tool_call>\n<function=test>\n<parameter=arg1>value1</parameter>\n</function>\n</tool_call>",
+        calls=[("test", {"arg1": "value1"})],
+    ),
+    # -- Intern-S1: InternLM2 markup (vLLM test_intern_s1_tool_parser.py) ----------------------------------
+    V(
+        "intern_s1",
+        '<|action_start|> <|plugin|>\n{"name": "get_weather", "parameters": {"city": "Tokyo"}}\n<|action_end|>',
+        calls=[TOKYO],
+    ),
+    V(
+        "intern_s1",
+        '<|action_start|><|plugin|>{"name": "get_weather", "parameters": {"city": "Tokyo"}}<|action_end|>\n'
+        '<|action_start|><|plugin|>{"name": "get_time", "parameters": {"timezone": "Asia/Tokyo"}}<|action_end|>\n'
+        "Visible answer.",
+        calls=[TOKYO, TOKYO_TIME],
+        text="Visible answer.",
+    ),
+    V(
+        "intern_s1",
+        '<|action_start|><|plugin|>{"name": "get_weather", "parameters": {<|action_end|>',
+        bad=["invalid JSON"],
+        differs="vLLM gives the text back; a call-shaped block is never dropped here",
+    ),
     # -- Nemotron Nano v2 / Nemotron JSON: <TOOLCALL> (vLLM test_nemotron_nano_v2_tool_parser.py and
     # test_nemotron_json_tool_parser.py, which hold the same inputs) -------------------------------------
     V("nemotron_nano_v2", "No tool call here.", text="No tool call here."),
