@@ -32,6 +32,7 @@ from hermitcrab.prompting._decode import (
     named_json_calls,
     python_calls,
     qwen_xml_calls,
+    untyped_arguments,
     xtml_calls,
 )
 from hermitcrab.prompting._markup import Block, CallDecoder, MalformedCall, MarkupParser
@@ -75,6 +76,7 @@ __all__ = (
     "PlainParser",
     "PythonicParser",
     "Qwen3CoderParser",
+    "SolarOpen2Parser",
     "ReasoningParser",
     "SeedOSSParser",
     "Step3Parser",
@@ -251,6 +253,45 @@ def _step3_calls(body: str) -> list[ToolCall]:
 def _hy_v3_calls(body: str) -> list[ToolCall]:
     """Hunyuan 3: ``NAME<tool_sep><arg_key>k</arg_key><arg_value>v</arg_value>``."""
     return glm_calls(body, sep="<tool_sep>")
+
+
+_SOLAR_ARG_START = "<|tool_arg:start|>"
+_SOLAR_ARG_VALUE = "<|tool_arg:value|>"
+_SOLAR_ARG_END = "<|tool_arg:end|>"
+
+
+def _solar_calls(body: str) -> list[ToolCall]:
+    """Solar Open 2: ``NAME\\n<|tool_arg:start|>k<|tool_arg:value|>v<|tool_arg:end|>\\n...``. Every part
+    must be there: a name line that never ends, an argument without its value or its end token, or an
+    argument given twice makes the call malformed instead of losing or guessing an argument."""
+    head, *parts = body.split(_SOLAR_ARG_START)
+    name, newline, rest = head.partition("\n")
+    name = name.strip()
+    if not name:
+        raise MalformedCall("the tool call must start with the function name on its own line", name="")
+    if not newline or rest.strip():
+        raise MalformedCall(
+            f"the function name must be followed by a newline and then {_SOLAR_ARG_START} arguments",
+            name=name,
+        )
+    pairs: list[tuple[str, str]] = []
+    for part in parts:
+        key, has_value, tail = part.partition(_SOLAR_ARG_VALUE)
+        value, has_end, after = tail.partition(_SOLAR_ARG_END)
+        key = key.strip()
+        if not key or not has_value:
+            raise MalformedCall(
+                f"an argument of {name!r} has no name or no {_SOLAR_ARG_VALUE}: write "
+                f"{_SOLAR_ARG_START}NAME{_SOLAR_ARG_VALUE}VALUE{_SOLAR_ARG_END}",
+                name=name,
+            )
+        if not has_end or after.strip():
+            raise MalformedCall(f"the value of {key!r} in {name!r} must end with {_SOLAR_ARG_END}", name=name)
+        if any(key == k for k, _ in pairs):
+            raise MalformedCall(f"the argument {key!r} of {name!r} is given twice", name=name)
+        pairs.append((key, value))
+    args, texts = untyped_arguments(pairs)
+    return [ToolCall(name=name, arguments=args, texts=texts)]
 
 
 # -- the families --------------------------------------------------------------------------------------
@@ -1176,3 +1217,31 @@ class HarmonyParser(MarkupParser):
         if prompt.rstrip().endswith("<|start|>assistant"):
             return type(self)(start_in=_HARMONY_START)
         return type(self)()
+
+
+_SOLAR_THINK = Block("<|think:start|>", "reasoning", end=("<|think:end|>",), strip=True)
+
+
+@register_parser
+class SolarOpen2Parser(MarkupParser):
+    """Upstage Solar Open 2: ``<|tool_call:start|>NAME\\n<|tool_arg:start|>k<|tool_arg:value|>v
+    <|tool_arg:end|>\\n<|tool_call:end|>``; ``<|think:start|>...<|think:end|>`` reasoning. Values carry
+    no types: JSON literals are decoded, the rest stay strings. A call whose end token is missing ends
+    where the next call starts."""
+
+    name: ClassVar[str] = "solar_open2"
+    template_markers: ClassVar[TemplateMarkers] = (("<|tool_call:start|>", "<|tool_arg:start|>"),)
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block(
+            "<|tool_call:start|>",
+            "calls",
+            end=("<|tool_call:end|>", "<|tool_call:start|>"),
+            keep_end=frozenset({"<|tool_call:start|>"}),
+            decode=_solar_calls,
+            lenient=True,
+        ),
+        _SOLAR_THINK,
+        *_drop("<|think:end|>", "<|tool_call:end|>"),
+    )
+    reasoning_block: ClassVar[Block | None] = _SOLAR_THINK
+    stop_markers: ClassVar[tuple[str, ...]] = ("<|im:end|>", "<|endoftext|>")

@@ -189,6 +189,15 @@ SEED_THINK_FREE = (
     'explicit, maybe pass "celsius". Let me go with that. So the function call should be as above. Then wait for '
     "the result to come back and tell the user the temperature in Celsius."
 )
+SEOUL = ("get_weather", {"city": "Seoul"})
+SOLAR_SEOUL = "<|tool_call:start|>get_weather\n<|tool_arg:start|>city<|tool_arg:value|>Seoul<|tool_arg:end|>\n<|tool_call:end|>"
+SOLAR_NO_ARG_END = (
+    "vLLM takes a value without <|tool_arg:end|> to the end of the call; here the call is malformed"
+)
+SOLAR_NO_NAME_LINE = (
+    "vLLM skips a call whose name line never ends; here it is a malformed call the model is told about"
+)
+SOLAR_NO_VALUE = "vLLM skips an argument without a value; here the call is malformed rather than losing it"
 
 
 def g4(args: str) -> str:
@@ -2945,6 +2954,183 @@ CASES: tuple[V, ...] = (
         bad=["invalid JSON"],
         differs="vLLM gives the text back; a call-shaped block is never dropped here",
     ),
+    # -- Solar Open 2 (vLLM test_solar_open2_tool_parser.py; the schema-typed cases are not reproduced) ------
+    V("solar_open2", "This is a regular response.", text="This is a regular response."),
+    V("solar_open2", SOLAR_SEOUL, calls=[SEOUL]),
+    V(
+        "solar_open2",
+        "Let me check the weather." + SOLAR_SEOUL,
+        calls=[SEOUL],
+        text="Let me check the weather.",
+    ),
+    V(
+        "solar_open2",
+        "I'll check both." + SOLAR_SEOUL + "\n" + SOLAR_SEOUL.replace("Seoul", "Tokyo"),
+        calls=[SEOUL, TOKYO],
+        text="I'll check both.",
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>search\n<|tool_arg:start|>query<|tool_arg:value|>vLLM tutorial<|tool_arg:end|>\n"
+        "<|tool_arg:start|>max_results<|tool_arg:value|>5<|tool_arg:end|>\n<|tool_call:end|>",
+        calls=[("search", {"query": "vLLM tutorial", "max_results": 5})],
+        differs=UNTYPED,
+    ),
+    V("solar_open2", "<|tool_call:start|>get_time\n<|tool_call:end|>", calls=[("get_time", {})]),
+    V(
+        "solar_open2",
+        '<|tool_call:start|>process_data\n<|tool_arg:start|>data<|tool_arg:value|>{"key": "value"}<|tool_arg:end|>\n'
+        "<|tool_call:end|>",
+        calls=[("process_data", {"data": {"key": "value"}})],
+        differs=UNTYPED,
+    ),
+    V(
+        "solar_open2",
+        "<|think:start|>I should use a tool<|think:end|>Sure, let me help." + SOLAR_SEOUL,
+        calls=[SEOUL],
+        reasoning="I should use a tool",
+        text="Sure, let me help.",
+        differs="vLLM returns the <|think:start|> block as content; here it is reasoning",
+    ),
+    V("solar_open2", "  \n\n" + SOLAR_SEOUL, calls=[SEOUL]),
+    V("solar_open2", "pre" + SOLAR_SEOUL + "post", calls=[SEOUL], text="prepost", differs=KEEPS_TEXT),
+    V(
+        "solar_open2",
+        "Let me check.<|tool_call:start|>search\n<|tool_arg:start|>query<|tool_arg:value|>Seo",
+        text="Let me check.",
+        bad=["cut off"],
+        differs="vLLM gives the text back; an unclosed call is reported as cut off here",
+    ),
+    V(
+        "solar_open2",
+        "Writing the file.<|tool_call:start|>write_file\n<|tool_arg:start|>path<|tool_arg:value|>/tmp/a.py"
+        "<|tool_arg:end|>\n<|tool_arg:start|>content<|tool_arg:value|>"
+        + "".join(f"line {i}\n" for i in range(200)),
+        text="Writing the file.",
+        bad=["cut off"],
+        differs="vLLM gives the text back; an unclosed call is reported as cut off here",
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>broken\n<|tool_arg:start|>a<|tool_arg:value|>oops<|tool_call:end|>" + SOLAR_SEOUL,
+        calls=[SEOUL],
+        bad=["<|tool_arg:end|>"],
+        differs=SOLAR_NO_ARG_END,
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>search\n<|tool_arg:start|>query<|tool_arg:value|>vLLM<|tool_arg:end|>\n"
+        + SOLAR_SEOUL,
+        calls=[("search", {"query": "vLLM"}), SEOUL],
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>search\n<|tool_arg:start|>query<|tool_arg:value|>vLLM" + SOLAR_SEOUL,
+        calls=[SEOUL],
+        bad=["<|tool_arg:end|>"],
+        differs=SOLAR_NO_ARG_END,
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>get_weat" + SOLAR_SEOUL,
+        calls=[SEOUL],
+        bad=["followed by a newline"],
+        differs=SOLAR_NO_NAME_LINE,
+    ),
+    V(
+        "solar_open2",
+        "Hmm. <|tool_call:start|>oops" + SOLAR_SEOUL,
+        calls=[SEOUL],
+        text="Hmm. ",
+        bad=["followed by a newline"],
+        differs=SOLAR_NO_NAME_LINE,
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>oops<|tool_call:end|>" + SOLAR_SEOUL,
+        calls=[SEOUL],
+        bad=["followed by a newline"],
+        differs=SOLAR_NO_NAME_LINE,
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>\n<|tool_arg:start|>city<|tool_arg:value|>Seoul<|tool_arg:end|>\n<|tool_call:end|>",
+        bad=["function name"],
+        differs="vLLM reads an empty function name; here the call is malformed",
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>get_time\n<|tool_arg:start|>ci<|tool_call:end|>" + SOLAR_SEOUL,
+        calls=[SEOUL],
+        bad=["<|tool_arg:value|>"],
+        differs=SOLAR_NO_VALUE,
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>get_time\n<|tool_arg:start|>ci" + SOLAR_SEOUL,
+        calls=[SEOUL],
+        bad=["<|tool_arg:value|>"],
+        differs=SOLAR_NO_VALUE,
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>get_weather\n<|tool_arg:start|>ci<|tool_arg:start|>city<|tool_arg:value|>Seoul"
+        "<|tool_arg:end|>\n<|tool_call:end|>",
+        bad=["<|tool_arg:value|>"],
+        differs=SOLAR_NO_VALUE,
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>get_time\n<|tool_arg:start|><|tool_call:end|>" + SOLAR_SEOUL,
+        calls=[SEOUL],
+        bad=["<|tool_arg:value|>"],
+        differs=SOLAR_NO_VALUE,
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>search\n<|tool_arg:start|>query<|tool_arg:value|>what does <|tool_call: mean"
+        "<|tool_arg:end|>\n<|tool_call:end|>",
+        calls=[("search", {"query": "what does <|tool_call: mean"})],
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>search\n<|tool_arg:start|>query<|tool_arg:value|>first<|tool_arg:end|>\n"
+        "<|tool_arg:start|>query<|tool_arg:value|>second<|tool_arg:end|>\n<|tool_call:end|>",
+        bad=["given twice"],
+        differs="vLLM keeps the first of two values for one argument; which one was meant is not clear, and "
+        "the model is told",
+    ),
+    V("solar_open2", "\n" + SOLAR_SEOUL, calls=[SEOUL]),
+    V("solar_open2", "Let me check.\n" + SOLAR_SEOUL, calls=[SEOUL], text="Let me check.\n"),
+    V(
+        "solar_open2",
+        SOLAR_SEOUL + "After the call.",
+        calls=[SEOUL],
+        text="After the call.",
+        differs=KEEPS_TEXT,
+    ),
+    V(
+        "solar_open2",
+        "pre" + SOLAR_SEOUL + "mid" + SOLAR_SEOUL + "post",
+        calls=[SEOUL, SEOUL],
+        text="premidpost",
+        differs=KEEPS_TEXT,
+    ),
+    V("solar_open2", SOLAR_SEOUL + "\n\n" + SOLAR_SEOUL, calls=[SEOUL, SEOUL]),
+    V("solar_open2", SOLAR_SEOUL + SOLAR_SEOUL, calls=[SEOUL, SEOUL]),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>do_all_types\n<|tool_arg:start|>i<|tool_arg:value|>42<|tool_arg:end|>\n"
+        "<|tool_arg:start|>n<|tool_arg:value|>7.0<|tool_arg:end|>\n<|tool_arg:start|>b<|tool_arg:value|>true"
+        "<|tool_arg:end|>\n<|tool_arg:start|>arr<|tool_arg:value|>[1, 2]<|tool_arg:end|>\n"
+        '<|tool_arg:start|>obj<|tool_arg:value|>{"k": "v"}<|tool_arg:end|>\n'
+        "<|tool_arg:start|>s<|tool_arg:value|>hello<|tool_arg:end|>\n<|tool_call:end|>",
+        calls=[
+            ("do_all_types", {"i": 42, "n": 7.0, "b": True, "arr": [1, 2], "obj": {"k": "v"}, "s": "hello"})
+        ],
+    ),
+    V("solar_open2", "see <|to", text="see <|to"),
+    V("solar_open2", "Hello world.\n\n", text="Hello world.\n\n"),
     # -- Nemotron Nano v2 / Nemotron JSON: <TOOLCALL> (vLLM test_nemotron_nano_v2_tool_parser.py and
     # test_nemotron_json_tool_parser.py, which hold the same inputs) -------------------------------------
     V("nemotron_nano_v2", "No tool call here.", text="No tool call here."),
