@@ -52,6 +52,7 @@ __all__ = (
     "FunctionaryV32Parser",
     "Gemma4Parser",
     "GigaChat3Parser",
+    "GigaChat35Parser",
     "GLM4Parser",
     "Granite20bFCParser",
     "GraniteParser",
@@ -1105,6 +1106,26 @@ class GigaChat3Parser(MarkupParser):
         Block("function call<|role_sep|>", "calls", balanced="json", decode=json_calls),
         Block("<|function_call|>", "calls", balanced="json", decode=json_calls),
         Block("<|message_sep|>", "drop"),
+    )
+    stop_markers: ClassVar[tuple[str, ...]] = ("</s>",)
+
+
+@register_parser
+class GigaChat35Parser(MarkupParser):
+    """Sber GigaChat 3.5: ``<｜GCML｜tool_calls><｜GCML｜invoke name=".."><｜GCML｜parameter name=".."
+    string="true|false">..</｜GCML｜parameter></｜GCML｜invoke></｜GCML｜tool_calls>``, DeepSeek's DSML
+    markup under another prefix. The end of turn is taken to be GigaChat 3's ``</s>``."""
+
+    name: ClassVar[str] = "gigachat35"
+    template_markers: ClassVar[TemplateMarkers] = (("｜GCML｜", "invoke name="),)
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block(
+            "<｜GCML｜tool_calls>",
+            "calls",
+            end=("</｜GCML｜tool_calls>",),
+            decode=lambda b: invoke_xml_calls(b, "｜GCML｜"),
+            lenient=True,
+        ),
     )
     stop_markers: ClassVar[tuple[str, ...]] = ("</s>",)
 

@@ -199,6 +199,22 @@ SOLAR_NO_NAME_LINE = (
 )
 SOLAR_NO_VALUE = "vLLM skips an argument without a value; here the call is malformed rather than losing it"
 
+GC_START, GC_END = "<｜GCML｜tool_calls>", "</｜GCML｜tool_calls>"
+
+
+def gcml(*calls: tuple[str, list[tuple[str, str, bool]]]) -> str:
+    """A GigaChat 3.5 call block, as vLLM's tests build it."""
+    body = "".join(
+        f'<｜GCML｜invoke name="{name}">'
+        + "".join(
+            f'<｜GCML｜parameter name="{k}" string="{str(is_string).lower()}">{v}</｜GCML｜parameter>'
+            for k, v, is_string in params
+        )
+        + "</｜GCML｜invoke>"
+        for name, params in calls
+    )
+    return GC_START + body + GC_END
+
 
 def g4(args: str) -> str:
     """A Gemma 4 call of ``f`` with the given argument text."""
@@ -3131,6 +3147,81 @@ CASES: tuple[V, ...] = (
     ),
     V("solar_open2", "see <|to", text="see <|to"),
     V("solar_open2", "Hello world.\n\n", text="Hello world.\n\n"),
+    # -- GigaChat 3.5: DSML markup with a GCML prefix (vLLM test_gigachat35_tool_parser.py) ------------------
+    V("gigachat35", "Plain answer without a tool call.", text="Plain answer without a tool call."),
+    V("gigachat35", gcml(("get_weather", [("city", "Tokyo", True)])), calls=[TOKYO]),
+    V(
+        "gigachat35",
+        gcml(("get_weather", [("city", "Tokyo", True)]), ("get_time", [("timezone", "Asia/Tokyo", True)])),
+        calls=[TOKYO, TOKYO_TIME],
+    ),
+    V(
+        "gigachat35",
+        gcml(
+            (
+                "typed_args",
+                [
+                    ("string_field", '"hello"', False),
+                    ("int_field", "7", False),
+                    ("float_field", "3.5", False),
+                    ("bool_field", "true", False),
+                    ("null_field", "null", False),
+                    ("array_field", "[1, 2, 3]", False),
+                    ("object_field", '{"nested": true}', False),
+                ],
+            )
+        ),
+        calls=[
+            (
+                "typed_args",
+                {
+                    "string_field": "hello",
+                    "int_field": 7,
+                    "float_field": 3.5,
+                    "bool_field": True,
+                    "null_field": None,
+                    "array_field": [1, 2, 3],
+                    "object_field": {"nested": True},
+                },
+            )
+        ],
+    ),
+    V("gigachat35", gcml(("empty_args", [])), calls=[("empty_args", {})]),
+    V(
+        "gigachat35",
+        "I will check." + gcml(("get_weather", [("city", "Tokyo", True)])),
+        calls=[TOKYO],
+        text="I will check.",
+    ),
+    V(
+        "gigachat35",
+        gcml(("escaped", [("text", 'line 1\\n"quoted"', True)])),
+        calls=[("escaped", {"text": 'line 1\\n"quoted"'})],
+    ),
+    V(
+        "gigachat35",
+        GC_START + '<｜GCML｜invoke name="broken">',
+        bad=["cut off"],
+        differs="vLLM gives the text back; an unclosed call is reported as cut off here",
+    ),
+    V(
+        "gigachat35",
+        GC_START + '<｜GCML｜parameter name="x">1</｜GCML｜parameter>',
+        bad=["cut off"],
+        differs="vLLM gives the text back; an unclosed call is reported as cut off here",
+    ),
+    V(
+        "gigachat35",
+        GC_START + GC_END,
+        bad=["invoke"],
+        differs="vLLM finds no call; an empty call block is reported to the model here",
+    ),
+    V("gigachat35", gcml(("lookup", [("query", "vLLM", True)])), calls=[("lookup", {"query": "vLLM"})]),
+    V(
+        "gigachat35",
+        gcml(("store", [("payload", '{"a": 1}', False)])),
+        calls=[("store", {"payload": {"a": 1}})],
+    ),
     # -- Nemotron Nano v2 / Nemotron JSON: <TOOLCALL> (vLLM test_nemotron_nano_v2_tool_parser.py and
     # test_nemotron_json_tool_parser.py, which hold the same inputs) -------------------------------------
     V("nemotron_nano_v2", "No tool call here.", text="No tool call here."),
