@@ -537,15 +537,25 @@ def qwen_xml_calls(body: str) -> list[ToolCall]:
     rest stay strings (one leading and one trailing newline are removed, as the template adds them).
     """
     calls: list[ToolCall] = []
-    for match in _QWEN_FUNCTION.finditer(body):
+    functions = list(_QWEN_FUNCTION.finditer(body))
+    # MiMo-V2-Flash sometimes writes a parameter before the <function=...> it belongs to, inside the same
+    # <tool_call>: with one function in the block the parameter is that call's; with several it is not
+    # clear whose it is, and the block is malformed.
+    stray = list(_QWEN_PARAM.finditer(_QWEN_FUNCTION.sub("", body)))
+    if stray and len(functions) != 1:
+        raise MalformedCall(
+            f"<parameter={stray[0].group(1).strip()}> is outside every <function=...> element; write each "
+            "parameter inside the <function=NAME>...</function> of its call",
+            name=guess_name(body),
+        )
+    for match in functions:
         name = match.group(1).strip()
         raw = match.group(0)
         if not name:
             calls.append(ToolCall(name="", error="<function=...> has no function name", raw=raw))
             continue
-        args, texts = untyped_arguments(
-            (p.group(1).strip(), _strip_one_newline(p.group(2))) for p in _QWEN_PARAM.finditer(match.group(2))
-        )
+        params = [*stray, *_QWEN_PARAM.finditer(match.group(2))]
+        args, texts = untyped_arguments((p.group(1).strip(), _strip_one_newline(p.group(2))) for p in params)
         if not match.group(0).rstrip().endswith("</function>"):
             calls.append(ToolCall(name=name, error="the <function=...> element is not closed", raw=raw))
             continue

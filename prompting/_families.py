@@ -32,6 +32,7 @@ from hermitcrab.prompting._decode import (
     named_json_calls,
     python_calls,
     qwen_xml_calls,
+    untyped_arguments,
     xtml_calls,
 )
 from hermitcrab.prompting._markup import Block, CallDecoder, MalformedCall, MarkupParser
@@ -51,6 +52,7 @@ __all__ = (
     "FunctionaryV32Parser",
     "Gemma4Parser",
     "GigaChat3Parser",
+    "GigaChat35Parser",
     "GLM4Parser",
     "Granite20bFCParser",
     "GraniteParser",
@@ -75,6 +77,7 @@ __all__ = (
     "PlainParser",
     "PythonicParser",
     "Qwen3CoderParser",
+    "SolarOpen2Parser",
     "ReasoningParser",
     "SeedOSSParser",
     "Step3Parser",
@@ -253,6 +256,45 @@ def _hy_v3_calls(body: str) -> list[ToolCall]:
     return glm_calls(body, sep="<tool_sep>")
 
 
+_SOLAR_ARG_START = "<|tool_arg:start|>"
+_SOLAR_ARG_VALUE = "<|tool_arg:value|>"
+_SOLAR_ARG_END = "<|tool_arg:end|>"
+
+
+def _solar_calls(body: str) -> list[ToolCall]:
+    """Solar Open 2: ``NAME\\n<|tool_arg:start|>k<|tool_arg:value|>v<|tool_arg:end|>\\n...``. Every part
+    must be there: a name line that never ends, an argument without its value or its end token, or an
+    argument given twice makes the call malformed instead of losing or guessing an argument."""
+    head, *parts = body.split(_SOLAR_ARG_START)
+    name, newline, rest = head.partition("\n")
+    name = name.strip()
+    if not name:
+        raise MalformedCall("the tool call must start with the function name on its own line", name="")
+    if not newline or rest.strip():
+        raise MalformedCall(
+            f"the function name must be followed by a newline and then {_SOLAR_ARG_START} arguments",
+            name=name,
+        )
+    pairs: list[tuple[str, str]] = []
+    for part in parts:
+        key, has_value, tail = part.partition(_SOLAR_ARG_VALUE)
+        value, has_end, after = tail.partition(_SOLAR_ARG_END)
+        key = key.strip()
+        if not key or not has_value:
+            raise MalformedCall(
+                f"an argument of {name!r} has no name or no {_SOLAR_ARG_VALUE}: write "
+                f"{_SOLAR_ARG_START}NAME{_SOLAR_ARG_VALUE}VALUE{_SOLAR_ARG_END}",
+                name=name,
+            )
+        if not has_end or after.strip():
+            raise MalformedCall(f"the value of {key!r} in {name!r} must end with {_SOLAR_ARG_END}", name=name)
+        if any(key == k for k, _ in pairs):
+            raise MalformedCall(f"the argument {key!r} of {name!r} is given twice", name=name)
+        pairs.append((key, value))
+    args, texts = untyped_arguments(pairs)
+    return [ToolCall(name=name, arguments=args, texts=texts)]
+
+
 # -- the families --------------------------------------------------------------------------------------
 @register_parser
 class PlainParser(MarkupParser):
@@ -326,7 +368,15 @@ class Qwen3CoderParser(MarkupParser):
     """
 
     name: ClassVar[str] = "qwen3_coder"
-    aliases: ClassVar[tuple[str, ...]] = ("qwen3_coder_xml", "qwen3coder", "qwen3_xml", "step3p5")
+    aliases: ClassVar[tuple[str, ...]] = (
+        "qwen3_coder_xml",
+        "qwen3coder",
+        "qwen3_xml",
+        "step3p5",
+        "qwen35_coder",
+        "mimo",
+        "mimov2_flash",
+    )
     template_markers: ClassVar[TemplateMarkers] = (("<function=", "<parameter="),)
     detect_priority: ClassVar[int] = (
         2  # its templates also write hermes' <tool_call> and functionary_v31's <function=...</function>
@@ -641,7 +691,7 @@ class NemotronParser(MarkupParser):
     """NVIDIA Nemotron Nano: ``<TOOLCALL>[{"name", "arguments"}, ...]</TOOLCALL>``; ``<think>``."""
 
     name: ClassVar[str] = "nemotron"
-    aliases: ClassVar[tuple[str, ...]] = ("nemotron_toolcall",)
+    aliases: ClassVar[tuple[str, ...]] = ("nemotron_toolcall", "nemotron_nano_v2", "nemotron_json")
     template_markers: ClassVar[TemplateMarkers] = ("<TOOLCALL>",)
     blocks: ClassVar[tuple[Block, ...]] = (
         Block("<TOOLCALL>", "calls", end=("</TOOLCALL>",), decode=json_calls, lenient=True),
@@ -754,14 +804,22 @@ class Granite20bFCParser(MarkupParser):
 
 @register_parser
 class InternLM2Parser(MarkupParser):
-    """InternLM2: ``<|action_start|><|plugin|>\\n{"name", "arguments"}<|action_end|>``."""
+    """InternLM2 and Intern-S1: ``<|action_start|><|plugin|>\\n{"name", "arguments"}<|action_end|>``
+    (Intern-S1 may write a space or a newline between the two opening tokens)."""
 
     name: ClassVar[str] = "internlm2"
-    aliases: ClassVar[tuple[str, ...]] = ("internlm",)
+    aliases: ClassVar[tuple[str, ...]] = ("internlm", "intern_s1", "intern-s1")
     template_markers: ClassVar[TemplateMarkers] = (("<|action_start|>", "<|plugin|>"),)
     blocks: ClassVar[tuple[Block, ...]] = (
-        Block(
-            "<|action_start|><|plugin|>", "calls", end=("<|action_end|>",), decode=json_calls, lenient=True
+        *(
+            Block(
+                f"<|action_start|>{gap}<|plugin|>",
+                "calls",
+                end=("<|action_end|>",),
+                decode=json_calls,
+                lenient=True,
+            )
+            for gap in ("", " ", "\n")
         ),
         *_drop("<|action_start|>", "<|action_end|>"),
     )
@@ -1053,6 +1111,26 @@ class GigaChat3Parser(MarkupParser):
 
 
 @register_parser
+class GigaChat35Parser(MarkupParser):
+    """Sber GigaChat 3.5: ``<｜GCML｜tool_calls><｜GCML｜invoke name=".."><｜GCML｜parameter name=".."
+    string="true|false">..</｜GCML｜parameter></｜GCML｜invoke></｜GCML｜tool_calls>``, DeepSeek's DSML
+    markup under another prefix. The end of turn is taken to be GigaChat 3's ``</s>``."""
+
+    name: ClassVar[str] = "gigachat35"
+    template_markers: ClassVar[TemplateMarkers] = (("｜GCML｜", "invoke name="),)
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block(
+            "<｜GCML｜tool_calls>",
+            "calls",
+            end=("</｜GCML｜tool_calls>",),
+            decode=lambda b: invoke_xml_calls(b, "｜GCML｜"),
+            lenient=True,
+        ),
+    )
+    stop_markers: ClassVar[tuple[str, ...]] = ("</s>",)
+
+
+@register_parser
 class HunyuanV3Parser(MarkupParser):
     """Tencent Hunyuan 3: ``<tool_calls><tool_call>NAME<tool_sep><arg_key>k</arg_key><arg_value>v
     </arg_value></tool_call></tool_calls>``; ``<think>`` reasoning."""
@@ -1160,3 +1238,31 @@ class HarmonyParser(MarkupParser):
         if prompt.rstrip().endswith("<|start|>assistant"):
             return type(self)(start_in=_HARMONY_START)
         return type(self)()
+
+
+_SOLAR_THINK = Block("<|think:start|>", "reasoning", end=("<|think:end|>",), strip=True)
+
+
+@register_parser
+class SolarOpen2Parser(MarkupParser):
+    """Upstage Solar Open 2: ``<|tool_call:start|>NAME\\n<|tool_arg:start|>k<|tool_arg:value|>v
+    <|tool_arg:end|>\\n<|tool_call:end|>``; ``<|think:start|>...<|think:end|>`` reasoning. Values carry
+    no types: JSON literals are decoded, the rest stay strings. A call whose end token is missing ends
+    where the next call starts."""
+
+    name: ClassVar[str] = "solar_open2"
+    template_markers: ClassVar[TemplateMarkers] = (("<|tool_call:start|>", "<|tool_arg:start|>"),)
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block(
+            "<|tool_call:start|>",
+            "calls",
+            end=("<|tool_call:end|>", "<|tool_call:start|>"),
+            keep_end=frozenset({"<|tool_call:start|>"}),
+            decode=_solar_calls,
+            lenient=True,
+        ),
+        _SOLAR_THINK,
+        *_drop("<|think:end|>", "<|tool_call:end|>"),
+    )
+    reasoning_block: ClassVar[Block | None] = _SOLAR_THINK
+    stop_markers: ClassVar[tuple[str, ...]] = ("<|im:end|>", "<|endoftext|>")

@@ -201,6 +201,23 @@ WRITERS: dict[str, tuple[Writer, Writer]] = {
         lambda n: f"<seed:tool_call>\n{_xml_params(n)}\n</seed:tool_call>",
         lambda n: f"<seed:tool_call>\n<function={n}>\n<parameter=city>\nParis\n</seed:tool_call>",
     ),
+    "gigachat35": (
+        lambda n: (
+            f'<｜GCML｜tool_calls><｜GCML｜invoke name="{n}">{DSML_PARAMS.replace("DSML", "GCML")}'
+            "</｜GCML｜invoke></｜GCML｜tool_calls>"
+        ),
+        lambda n: (
+            f'<｜GCML｜tool_calls><｜GCML｜invoke name="{n}">{DSML_PARAMS.replace("DSML", "GCML")}'
+            "</｜GCML｜tool_calls>"
+        ),
+    ),
+    "solar_open2": (
+        lambda n: (
+            f"<|tool_call:start|>{n}\n<|tool_arg:start|>city<|tool_arg:value|>Paris<|tool_arg:end|>\n"
+            "<|tool_arg:start|>n<|tool_arg:value|>2<|tool_arg:end|>\n<|tool_call:end|>"
+        ),
+        lambda n: f"<|tool_call:start|>{n}\n<|tool_arg:start|>city<|tool_arg:value|>Paris\n<|tool_call:end|>",
+    ),
     "step3": (lambda n: STEP3.format(n), lambda n: STEP3.format(n).replace("</steptml:invoke>", "")),
     "xlam": (lambda n: f"[{_json_obj(n)}]", lambda n: f"[{_json_obj(n, args=BAD_JSON)}]"),
 }

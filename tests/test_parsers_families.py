@@ -453,6 +453,24 @@ CASES = {
         'Example:\n```json\n{"debug": true}\n```\nand an unfinished one:\n```json\n{"a": 1',
         text='Example:\n```json\n{"debug": true}\n```\nand an unfinished one:\n```json\n{"a": 1',
     ),
+    "qwen3-coder-parameter-before-its-function": Case(
+        "mimo",
+        "<tool_call>\n<parameter=city>Paris</parameter>\n<function=get_weather>\n</function>\n</tool_call>",
+        calls=[WEATHER],
+    ),
+    "qwen3-coder-stray-parameter-between-two-functions-is-malformed": Case(
+        "qwen3_coder",
+        "<tool_call>\n<function=get_weather>\n</function>\n<parameter=city>Paris</parameter>\n"
+        "<function=get_time>\n</function>\n</tool_call>",
+        malformed=["outside every <function=...>"],
+    ),
+    "intern-s1-newline-between-opening-tokens": Case(
+        "intern_s1",
+        'Checking.<|action_start|>\n<|plugin|>\n{"name": "get_weather", "parameters": {"city": "Paris"}}'
+        "<|action_end|>",
+        calls=[WEATHER],
+        text="Checking.",
+    ),
     "reasoning-only": Case(
         "reasoning",
         "<think>hmm</think>Hello <tool_call>not parsed</tool_call>",

@@ -189,6 +189,31 @@ SEED_THINK_FREE = (
     'explicit, maybe pass "celsius". Let me go with that. So the function call should be as above. Then wait for '
     "the result to come back and tell the user the temperature in Celsius."
 )
+SEOUL = ("get_weather", {"city": "Seoul"})
+SOLAR_SEOUL = "<|tool_call:start|>get_weather\n<|tool_arg:start|>city<|tool_arg:value|>Seoul<|tool_arg:end|>\n<|tool_call:end|>"
+SOLAR_NO_ARG_END = (
+    "vLLM takes a value without <|tool_arg:end|> to the end of the call; here the call is malformed"
+)
+SOLAR_NO_NAME_LINE = (
+    "vLLM skips a call whose name line never ends; here it is a malformed call the model is told about"
+)
+SOLAR_NO_VALUE = "vLLM skips an argument without a value; here the call is malformed rather than losing it"
+
+GC_START, GC_END = "<｜GCML｜tool_calls>", "</｜GCML｜tool_calls>"
+
+
+def gcml(*calls: tuple[str, list[tuple[str, str, bool]]]) -> str:
+    """A GigaChat 3.5 call block, as vLLM's tests build it."""
+    body = "".join(
+        f'<｜GCML｜invoke name="{name}">'
+        + "".join(
+            f'<｜GCML｜parameter name="{k}" string="{str(is_string).lower()}">{v}</｜GCML｜parameter>'
+            for k, v, is_string in params
+        )
+        + "</｜GCML｜invoke>"
+        for name, params in calls
+    )
+    return GC_START + body + GC_END
 
 
 def g4(args: str) -> str:
@@ -2854,6 +2879,400 @@ CASES: tuple[V, ...] = (
         "command_r7b",
         "<|START_THINKING|>just think, no response<|END_THINKING|>",
         reasoning="just think, no response",
+    ),
+    # -- MiMo-V2-Flash: Qwen3-Coder markup (vLLM test_mimov2_flash_tool_parser.py) -----------------------
+    V(
+        "mimo",
+        "Here is the result:\n<tool_call>\n<function=execute_bash>\n<parameter=command>pwd && ls</parameter>\n"
+        "</function>\n</tool_call>",
+        calls=[("execute_bash", {"command": "pwd && ls"})],
+        text="Here is the result:\n",
+        differs=TRAILING_SPACE,
+    ),
+    V(
+        "mimo",
+        "Here is the result:\n<tool_call>\n<function=execute_bash>\n<parameter=command>pwd</parameter>\n</function>\n"
+        "</tool_call>\n<tool_call>\n<parameter=command>ls -la</parameter>\n<function=list_files>\n</function>\n"
+        "</tool_call>",
+        calls=[("execute_bash", {"command": "pwd"}), ("list_files", {"command": "ls -la"})],
+        text="Here is the result:\n",
+        differs=TRAILING_SPACE,
+    ),
+    V(
+        "mimo",
+        "<tool_call>\n<function=execute_code>\n<parameter=language>python</parameter>\n"
+        '<parameter=code>print("hello")</parameter>\n</function>\n</tool_call>',
+        calls=[("execute_code", {"language": "python", "code": 'print("hello")'})],
+    ),
+    V(
+        "mimo",
+        "This is just regular text without any tool calls.",
+        text="This is just regular text without any tool calls.",
+    ),
+    V(
+        "mimo",
+        "Let me execute that command for you.\n<tool_call>\n<function=execute_bash>\n"
+        "<parameter=command>echo hello</parameter>\n</function>\n</tool_call>",
+        calls=[("execute_bash", {"command": "echo hello"})],
+        text="Let me execute that command for you.\n",
+        differs=TRAILING_SPACE,
+    ),
+    V("mimo", "<tool_call>\n<function=noop>\n</function>\n</tool_call>", calls=[("noop", {})]),
+    V(
+        "mimo",
+        "<tool_call>\n<function=example_function_name>\n<parameter=example_parameter_1>value_1</parameter>\n"
+        "<parameter=example_parameter_2>This is the value for the second parameter\nthat can span\n"
+        "multiple lines</parameter>\n</function>\n</tool_call>",
+        calls=[
+            (
+                "example_function_name",
+                {
+                    "example_parameter_1": "value_1",
+                    "example_parameter_2": "This is the value for the second parameter\nthat can span\nmultiple lines",
+                },
+            )
+        ],
+    ),
+    V(
+        "mimo",
+        "Hello <tool_call>\n<function=execute_bash>\n<parameter=command>ls</parameter>\n</function>\n</tool_call>",
+        calls=[("execute_bash", {"command": "ls"})],
+        text="Hello ",
+    ),
+    V(
+        "mimo",
+        "Say hello <tool_call>\n<function=greet>\n</function>",
+        calls=[("greet", {})],
+        text="Say hello ",
+    ),
+    V(
+        "mimo",
+        "<tool_call>\n<function=test>\n<parameter=arg1>value1</parameter>\n</function>\n</tool_call>",
+        calls=[("test", {"arg1": "value1"})],
+    ),
+    # -- Intern-S1: InternLM2 markup (vLLM test_intern_s1_tool_parser.py) ----------------------------------
+    V(
+        "intern_s1",
+        '<|action_start|> <|plugin|>\n{"name": "get_weather", "parameters": {"city": "Tokyo"}}\n<|action_end|>',
+        calls=[TOKYO],
+    ),
+    V(
+        "intern_s1",
+        '<|action_start|><|plugin|>{"name": "get_weather", "parameters": {"city": "Tokyo"}}<|action_end|>\n'
+        '<|action_start|><|plugin|>{"name": "get_time", "parameters": {"timezone": "Asia/Tokyo"}}<|action_end|>\n'
+        "Visible answer.",
+        calls=[TOKYO, TOKYO_TIME],
+        text="Visible answer.",
+    ),
+    V(
+        "intern_s1",
+        '<|action_start|><|plugin|>{"name": "get_weather", "parameters": {<|action_end|>',
+        bad=["invalid JSON"],
+        differs="vLLM gives the text back; a call-shaped block is never dropped here",
+    ),
+    # -- Solar Open 2 (vLLM test_solar_open2_tool_parser.py; the schema-typed cases are not reproduced) ------
+    V("solar_open2", "This is a regular response.", text="This is a regular response."),
+    V("solar_open2", SOLAR_SEOUL, calls=[SEOUL]),
+    V(
+        "solar_open2",
+        "Let me check the weather." + SOLAR_SEOUL,
+        calls=[SEOUL],
+        text="Let me check the weather.",
+    ),
+    V(
+        "solar_open2",
+        "I'll check both." + SOLAR_SEOUL + "\n" + SOLAR_SEOUL.replace("Seoul", "Tokyo"),
+        calls=[SEOUL, TOKYO],
+        text="I'll check both.",
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>search\n<|tool_arg:start|>query<|tool_arg:value|>vLLM tutorial<|tool_arg:end|>\n"
+        "<|tool_arg:start|>max_results<|tool_arg:value|>5<|tool_arg:end|>\n<|tool_call:end|>",
+        calls=[("search", {"query": "vLLM tutorial", "max_results": 5})],
+        differs=UNTYPED,
+    ),
+    V("solar_open2", "<|tool_call:start|>get_time\n<|tool_call:end|>", calls=[("get_time", {})]),
+    V(
+        "solar_open2",
+        '<|tool_call:start|>process_data\n<|tool_arg:start|>data<|tool_arg:value|>{"key": "value"}<|tool_arg:end|>\n'
+        "<|tool_call:end|>",
+        calls=[("process_data", {"data": {"key": "value"}})],
+        differs=UNTYPED,
+    ),
+    V(
+        "solar_open2",
+        "<|think:start|>I should use a tool<|think:end|>Sure, let me help." + SOLAR_SEOUL,
+        calls=[SEOUL],
+        reasoning="I should use a tool",
+        text="Sure, let me help.",
+        differs="vLLM returns the <|think:start|> block as content; here it is reasoning",
+    ),
+    V("solar_open2", "  \n\n" + SOLAR_SEOUL, calls=[SEOUL]),
+    V("solar_open2", "pre" + SOLAR_SEOUL + "post", calls=[SEOUL], text="prepost", differs=KEEPS_TEXT),
+    V(
+        "solar_open2",
+        "Let me check.<|tool_call:start|>search\n<|tool_arg:start|>query<|tool_arg:value|>Seo",
+        text="Let me check.",
+        bad=["cut off"],
+        differs="vLLM gives the text back; an unclosed call is reported as cut off here",
+    ),
+    V(
+        "solar_open2",
+        "Writing the file.<|tool_call:start|>write_file\n<|tool_arg:start|>path<|tool_arg:value|>/tmp/a.py"
+        "<|tool_arg:end|>\n<|tool_arg:start|>content<|tool_arg:value|>"
+        + "".join(f"line {i}\n" for i in range(200)),
+        text="Writing the file.",
+        bad=["cut off"],
+        differs="vLLM gives the text back; an unclosed call is reported as cut off here",
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>broken\n<|tool_arg:start|>a<|tool_arg:value|>oops<|tool_call:end|>" + SOLAR_SEOUL,
+        calls=[SEOUL],
+        bad=["<|tool_arg:end|>"],
+        differs=SOLAR_NO_ARG_END,
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>search\n<|tool_arg:start|>query<|tool_arg:value|>vLLM<|tool_arg:end|>\n"
+        + SOLAR_SEOUL,
+        calls=[("search", {"query": "vLLM"}), SEOUL],
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>search\n<|tool_arg:start|>query<|tool_arg:value|>vLLM" + SOLAR_SEOUL,
+        calls=[SEOUL],
+        bad=["<|tool_arg:end|>"],
+        differs=SOLAR_NO_ARG_END,
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>get_weat" + SOLAR_SEOUL,
+        calls=[SEOUL],
+        bad=["followed by a newline"],
+        differs=SOLAR_NO_NAME_LINE,
+    ),
+    V(
+        "solar_open2",
+        "Hmm. <|tool_call:start|>oops" + SOLAR_SEOUL,
+        calls=[SEOUL],
+        text="Hmm. ",
+        bad=["followed by a newline"],
+        differs=SOLAR_NO_NAME_LINE,
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>oops<|tool_call:end|>" + SOLAR_SEOUL,
+        calls=[SEOUL],
+        bad=["followed by a newline"],
+        differs=SOLAR_NO_NAME_LINE,
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>\n<|tool_arg:start|>city<|tool_arg:value|>Seoul<|tool_arg:end|>\n<|tool_call:end|>",
+        bad=["function name"],
+        differs="vLLM reads an empty function name; here the call is malformed",
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>get_time\n<|tool_arg:start|>ci<|tool_call:end|>" + SOLAR_SEOUL,
+        calls=[SEOUL],
+        bad=["<|tool_arg:value|>"],
+        differs=SOLAR_NO_VALUE,
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>get_time\n<|tool_arg:start|>ci" + SOLAR_SEOUL,
+        calls=[SEOUL],
+        bad=["<|tool_arg:value|>"],
+        differs=SOLAR_NO_VALUE,
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>get_weather\n<|tool_arg:start|>ci<|tool_arg:start|>city<|tool_arg:value|>Seoul"
+        "<|tool_arg:end|>\n<|tool_call:end|>",
+        bad=["<|tool_arg:value|>"],
+        differs=SOLAR_NO_VALUE,
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>get_time\n<|tool_arg:start|><|tool_call:end|>" + SOLAR_SEOUL,
+        calls=[SEOUL],
+        bad=["<|tool_arg:value|>"],
+        differs=SOLAR_NO_VALUE,
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>search\n<|tool_arg:start|>query<|tool_arg:value|>what does <|tool_call: mean"
+        "<|tool_arg:end|>\n<|tool_call:end|>",
+        calls=[("search", {"query": "what does <|tool_call: mean"})],
+    ),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>search\n<|tool_arg:start|>query<|tool_arg:value|>first<|tool_arg:end|>\n"
+        "<|tool_arg:start|>query<|tool_arg:value|>second<|tool_arg:end|>\n<|tool_call:end|>",
+        bad=["given twice"],
+        differs="vLLM keeps the first of two values for one argument; which one was meant is not clear, and "
+        "the model is told",
+    ),
+    V("solar_open2", "\n" + SOLAR_SEOUL, calls=[SEOUL]),
+    V("solar_open2", "Let me check.\n" + SOLAR_SEOUL, calls=[SEOUL], text="Let me check.\n"),
+    V(
+        "solar_open2",
+        SOLAR_SEOUL + "After the call.",
+        calls=[SEOUL],
+        text="After the call.",
+        differs=KEEPS_TEXT,
+    ),
+    V(
+        "solar_open2",
+        "pre" + SOLAR_SEOUL + "mid" + SOLAR_SEOUL + "post",
+        calls=[SEOUL, SEOUL],
+        text="premidpost",
+        differs=KEEPS_TEXT,
+    ),
+    V("solar_open2", SOLAR_SEOUL + "\n\n" + SOLAR_SEOUL, calls=[SEOUL, SEOUL]),
+    V("solar_open2", SOLAR_SEOUL + SOLAR_SEOUL, calls=[SEOUL, SEOUL]),
+    V(
+        "solar_open2",
+        "<|tool_call:start|>do_all_types\n<|tool_arg:start|>i<|tool_arg:value|>42<|tool_arg:end|>\n"
+        "<|tool_arg:start|>n<|tool_arg:value|>7.0<|tool_arg:end|>\n<|tool_arg:start|>b<|tool_arg:value|>true"
+        "<|tool_arg:end|>\n<|tool_arg:start|>arr<|tool_arg:value|>[1, 2]<|tool_arg:end|>\n"
+        '<|tool_arg:start|>obj<|tool_arg:value|>{"k": "v"}<|tool_arg:end|>\n'
+        "<|tool_arg:start|>s<|tool_arg:value|>hello<|tool_arg:end|>\n<|tool_call:end|>",
+        calls=[
+            ("do_all_types", {"i": 42, "n": 7.0, "b": True, "arr": [1, 2], "obj": {"k": "v"}, "s": "hello"})
+        ],
+    ),
+    V("solar_open2", "see <|to", text="see <|to"),
+    V("solar_open2", "Hello world.\n\n", text="Hello world.\n\n"),
+    # -- GigaChat 3.5: DSML markup with a GCML prefix (vLLM test_gigachat35_tool_parser.py) ------------------
+    V("gigachat35", "Plain answer without a tool call.", text="Plain answer without a tool call."),
+    V("gigachat35", gcml(("get_weather", [("city", "Tokyo", True)])), calls=[TOKYO]),
+    V(
+        "gigachat35",
+        gcml(("get_weather", [("city", "Tokyo", True)]), ("get_time", [("timezone", "Asia/Tokyo", True)])),
+        calls=[TOKYO, TOKYO_TIME],
+    ),
+    V(
+        "gigachat35",
+        gcml(
+            (
+                "typed_args",
+                [
+                    ("string_field", '"hello"', False),
+                    ("int_field", "7", False),
+                    ("float_field", "3.5", False),
+                    ("bool_field", "true", False),
+                    ("null_field", "null", False),
+                    ("array_field", "[1, 2, 3]", False),
+                    ("object_field", '{"nested": true}', False),
+                ],
+            )
+        ),
+        calls=[
+            (
+                "typed_args",
+                {
+                    "string_field": "hello",
+                    "int_field": 7,
+                    "float_field": 3.5,
+                    "bool_field": True,
+                    "null_field": None,
+                    "array_field": [1, 2, 3],
+                    "object_field": {"nested": True},
+                },
+            )
+        ],
+    ),
+    V("gigachat35", gcml(("empty_args", [])), calls=[("empty_args", {})]),
+    V(
+        "gigachat35",
+        "I will check." + gcml(("get_weather", [("city", "Tokyo", True)])),
+        calls=[TOKYO],
+        text="I will check.",
+    ),
+    V(
+        "gigachat35",
+        gcml(("escaped", [("text", 'line 1\\n"quoted"', True)])),
+        calls=[("escaped", {"text": 'line 1\\n"quoted"'})],
+    ),
+    V(
+        "gigachat35",
+        GC_START + '<｜GCML｜invoke name="broken">',
+        bad=["cut off"],
+        differs="vLLM gives the text back; an unclosed call is reported as cut off here",
+    ),
+    V(
+        "gigachat35",
+        GC_START + '<｜GCML｜parameter name="x">1</｜GCML｜parameter>',
+        bad=["cut off"],
+        differs="vLLM gives the text back; an unclosed call is reported as cut off here",
+    ),
+    V(
+        "gigachat35",
+        GC_START + GC_END,
+        bad=["invoke"],
+        differs="vLLM finds no call; an empty call block is reported to the model here",
+    ),
+    V("gigachat35", gcml(("lookup", [("query", "vLLM", True)])), calls=[("lookup", {"query": "vLLM"})]),
+    V(
+        "gigachat35",
+        gcml(("store", [("payload", '{"a": 1}', False)])),
+        calls=[("store", {"payload": {"a": 1}})],
+    ),
+    # -- Nemotron Nano v2 / Nemotron JSON: <TOOLCALL> (vLLM test_nemotron_nano_v2_tool_parser.py and
+    # test_nemotron_json_tool_parser.py, which hold the same inputs) -------------------------------------
+    V("nemotron_nano_v2", "No tool call here.", text="No tool call here."),
+    V(
+        "nemotron_nano_v2",
+        'Let me check that.<TOOLCALL>[{"name": "get_weather", "arguments": {"city": "Tokyo", "unit": "celsius"}}]'
+        "</TOOLCALL>",
+        calls=[("get_weather", {"city": "Tokyo", "unit": "celsius"})],
+        text="Let me check that.",
+    ),
+    V(
+        "nemotron_json",
+        '<TOOLCALL>{"name": "lookup", "arguments": {"query": "vllm"}}</TOOLCALL>',
+        calls=[("lookup", {"query": "vllm"})],
+    ),
+    V(
+        "nemotron_json",
+        '<TOOLCALL>[{"name": "run_query", "arguments": "{\\"sql\\": \\"select 1\\"}"}]</TOOLCALL>',
+        calls=[("run_query", {"sql": "select 1"})],
+    ),
+    V(
+        "nemotron_nano_v2",
+        '<TOOLCALL>[{"name": "broken", "arguments": {}</TOOLCALL>',
+        bad=["invalid JSON"],
+        differs="vLLM gives the text back; a call-shaped block is never dropped here",
+    ),
+    V(
+        "nemotron_json",
+        '<TOOLCALL>[{"name": "search", "arguments": {"filters": {"city": "Tokyo"}, "items": [{"name": "rain", '
+        '"value": true}]}}]</TOOLCALL>',
+        calls=[("search", {"filters": {"city": "Tokyo"}, "items": [{"name": "rain", "value": True}]})],
+    ),
+    V(
+        "nemotron_nano_v2",
+        '<think>\nI need the weather for Tokyo.\n</think>\n<TOOLCALL>[{"name": "get_weather", "arguments": '
+        '{"city": "Tokyo"}}]</TOOLCALL>',
+        calls=[TOKYO],
+        reasoning="I need the weather for Tokyo.\n",
+        differs="vLLM returns the <think> block as content; here it is reasoning",
+    ),
+    V(
+        "nemotron_json",
+        '<TOOLCALL>[{"name": "get_weather", "arguments": {"city": "Tokyo"}}, {"name": "lookup_timezone", '
+        '"arguments": {"city": "Tokyo"}}]</TOOLCALL>',
+        calls=[TOKYO, ("lookup_timezone", {"city": "Tokyo"})],
+    ),
+    V(
+        "nemotron",
+        'Let me check.<TOOLCALL>[{"name": "get_weather", "arguments": {"city": "Tokyo"}}]</TOOLCALL>',
+        calls=[TOKYO],
+        text="Let me check.",
     ),
 )
 
