@@ -376,6 +376,7 @@ class Qwen3CoderParser(MarkupParser):
         "qwen35_coder",
         "mimo",
         "mimov2_flash",
+        "iquest_coder",
     )
     template_markers: ClassVar[TemplateMarkers] = (("<function=", "<parameter="),)
     detect_priority: ClassVar[int] = (
@@ -482,12 +483,14 @@ class PythonicParser(MarkupParser):
 @register_parser
 class LFM2Parser(MarkupParser):
     """Liquid LFM2: ``<|tool_call_start|>[f(a=1)]<|tool_call_end|>`` (pythonic; JSON accepted too).
+    openPangu writes the same tokens around a JSON list (``[{"name", "arguments"}]``).
 
     The pythonic calls real agents get from it are repaired where that is unambiguous (raw newlines in
     strings, unescaped quotes inside a shell command, ``month=07``); a call it writes a second time
     right after ``<|tool_call_end|>`` is dropped, and a stray ``<|tool_call_end|>`` is removed."""
 
     name: ClassVar[str] = "lfm2"
+    aliases: ClassVar[tuple[str, ...]] = ("pangu", "openpangu_v2")
     template_markers: ClassVar[TemplateMarkers] = ("<|tool_call_start|>", "<|tool_list_start|>")
     blocks: ClassVar[tuple[Block, ...]] = (
         Block(

@@ -3274,6 +3274,168 @@ CASES: tuple[V, ...] = (
         calls=[TOKYO],
         text="Let me check.",
     ),
+    # -- openPangu: LFM2's <|tool_call_start|> tokens around a JSON list (vLLM test_pangu_tool_parser.py and
+    # test_openpanguv2_tool_parser.py) ----------------------------------------------------------------------
+    V("pangu", "How can I help you today?", text="How can I help you today?"),
+    V(
+        "pangu",
+        '<|tool_call_start|>[{"name": "get_weather", "arguments": {"city": "San Francisco", "metric": "celsius"}}]'
+        "<|tool_call_end|>",
+        calls=[SF],
+    ),
+    V(
+        "pangu",
+        '<|tool_call_start|>[{"name": "get_weather", "arguments": {"city": "San Francisco", "metric": "celsius"}}, '
+        '{"name": "register_user", "arguments": {"name": "John Doe", "age": 37, "address": {"city": "San Francisco", '
+        '"state": "CA"}, "role": null, "passed_test": true, "aliases": ["John", "Johnny"]}}]<|tool_call_end|>',
+        calls=[SF, MORE_TYPES],
+    ),
+    V(
+        "pangu",
+        'I will call the tool now. <|tool_call_start|>[{"name": "get_weather", "arguments": {"city": "Boston"}}]'
+        "<|tool_call_end|>",
+        calls=[("get_weather", {"city": "Boston"})],
+        text="I will call the tool now. ",
+    ),
+    V(
+        "pangu",
+        '<|tool_call_start|>[{"name": "get_weather", "arguments": {"city": "Seattle"}}]<|tool_call_end|>\nThank you!',
+        calls=[("get_weather", {"city": "Seattle"})],
+        text="Thank you!",
+        differs=KEEPS_TEXT,
+    ),
+    V(
+        "pangu",
+        '<|tool_call_start|>[{"name": "complex_tool", "arguments": {"level1": {"level2": {"level3": {"value": 123}}}}}]'
+        "<|tool_call_end|>",
+        calls=[("complex_tool", {"level1": {"level2": {"level3": {"value": 123}}}})],
+    ),
+    V(
+        "pangu",
+        '<|tool_call_start|>[{"name": "get_weather", "arguments": {}}]<|tool_call_end|>',
+        calls=[("get_weather", {})],
+    ),
+    V(
+        "pangu",
+        '<|tool_call_start|>[{"name": "get_weather", "arguments": {}}, {"name": "register_user", "arguments": '
+        '{"name": "John Doe", "age": 37, "address": {"city": "San Francisco", "state": "CA"}, "role": null, '
+        '"passed_test": true, "aliases": ["John", "Johnny"]}}]<|tool_call_end|>',
+        calls=[("get_weather", {}), MORE_TYPES],
+    ),
+    V(
+        "pangu",
+        '<|tool_call_start|>[{"name": "get_weather", "arguments": {"city": "Boston"}}]<|tool_call_end|>\n</answer>',
+        calls=[("get_weather", {"city": "Boston"})],
+        text="</answer>",
+        prose=True,
+    ),
+    V(
+        "pangu",
+        '<|tool_call_start|>[{"name": "get_weather","arguments": {"city": "San Francisco", "metric": "celsius"}}, '
+        '{"name": "register_user", "arguments": {}}]<|tool_call_end|>',
+        calls=[SF, ("register_user", {})],
+    ),
+    V(
+        "pangu",
+        'some content\n<|tool_call_start|>\n[{"name": "device_control_a", "arguments": {}}]\n<|tool_call_end|>',
+        calls=[("device_control_a", {})],
+        text="some content\n",
+    ),
+    V("openpangu_v2", "Hello, I am an AI assistant.", text="Hello, I am an AI assistant."),
+    V(
+        "openpangu_v2",
+        'Thought: I need to check weather.<|tool_call_start|>[{"name": "get_weather", "arguments": {"city": "Beijing"}}]'
+        "<|tool_call_end|>",
+        calls=[("get_weather", {"city": "Beijing"})],
+        text="Thought: I need to check weather.",
+    ),
+    V(
+        "openpangu_v2",
+        'Let me help you.<|tool_call_start|>[{"name": "get_weather", "arguments": {"city": "Beijing"}}, {"name": '
+        '"search", "arguments": {"query": "weather forecast"}}]<|tool_call_end|>',
+        calls=[("get_weather", {"city": "Beijing"}), ("search", {"query": "weather forecast"})],
+        text="Let me help you.",
+    ),
+    V(
+        "openpangu_v2",
+        'Thought: I need to check weather.<|tool_call_start|>{"name": "get_weather", "arguments": {"city": "Beijing"}}'
+        "<|tool_call_end|>",
+        calls=[("get_weather", {"city": "Beijing"})],
+        text="Thought: I need to check weather.",
+        differs="vLLM wants a list and gives the text back; a single call object is read here, as LFM2's is",
+    ),
+    V(
+        "openpangu_v2",
+        '<|tool_call_start|>[{"name": "send_email", "arguments": {"user": "ALAN"}}<|tool_call_end|>',
+        bad=["JSON"],
+        differs="vLLM gives the text back; a call-shaped block is never dropped here",
+    ),
+    V(
+        "openpangu_v2",
+        '<|tool_call_start|>[{"name":: "error"}]<|tool_call_end|>',
+        bad=["JSON"],
+        differs="vLLM gives the text back; a call-shaped block is never dropped here",
+    ),
+    V(
+        "openpangu_v2",
+        '<|tool_call_start|>[{"name": "incomplete"}',
+        bad=["cut off"],
+        differs="vLLM gives the text back; an unfinished call is reported as cut off here",
+    ),
+    V(
+        "openpangu_v2",
+        '<|tool_call_start|>[{"name": "get_weather", "arguments": {}} ]<|tool_call_end|>',
+        calls=[("get_weather", {})],
+    ),
+    # -- IQuest-Coder: Qwen3-Coder markup (vLLM test_iquest_coder_tool_parser.py) -----------------------------
+    V(
+        "iquest_coder",
+        "<tool_call>\n<function=get_current_weather>\n<parameter=city>\nDallas\n</parameter>\n<parameter=state>\nTX\n"
+        "</parameter>\n<parameter=unit>\nfahrenheit\n</parameter>\n</function>\n</tool_call>\n<tool_call>\n"
+        "<function=get_current_weather>\n<parameter=city>\nOrlando\n</parameter>\n<parameter=state>\nFL\n"
+        "</parameter>\n<parameter=unit>\ncelsius\n</parameter>\n</function>\n</tool_call>",
+        calls=[DALLAS, ("get_current_weather", {"city": "Orlando", "state": "FL", "unit": "celsius"})],
+    ),
+    V(
+        "iquest_coder",
+        "Let me check the weather.<tool_call>\n<function=get_current_weather>\n<parameter=city>\nDallas\n</parameter>\n"
+        "<parameter=state>\nTX\n</parameter>\n<parameter=unit>\nfahrenheit\n</parameter>\n</function>\n</tool_call>",
+        calls=[DALLAS],
+        text="Let me check the weather.",
+    ),
+    V(
+        "iquest_coder",
+        "<tool_call>\n<function=shell_command>\n<parameter=command>\napt-get update\n</parameter>\n"
+        "<parameter=timeout_ms>\n300000\n</parameter>\n</function>\n</tool_call>",
+        calls=[("shell_command", {"command": "apt-get update", "timeout_ms": 300000})],
+    ),
+    V(
+        "iquest_coder",
+        "<tool_call>\n<function=shell_command>\n<parameter=command>\n12345\n</parameter>\n</function>\n</tool_call>",
+        calls=[("shell_command", {"command": 12345})],
+        differs=UNTYPED,
+    ),
+    V(
+        "iquest_coder",
+        "<tool_call>\n<function=do_it>\n<parameter=text>\nhello\n</parameter>\n<parameter=count>\n42\n</parameter>\n"
+        "<parameter=ratio>\n3.14\n</parameter>\n<parameter=flag>\ntrue\n</parameter>\n<parameter=tags>\n"
+        '["a", "b"]\n</parameter>\n<parameter=opts>\n{"k": 1, "nested": [1, 2, 3]}\n</parameter>\n'
+        "<parameter=numeric_str>\n007\n</parameter>\n</function>\n</tool_call>",
+        calls=[
+            (
+                "do_it",
+                {
+                    "text": "hello",
+                    "count": 42,
+                    "ratio": 3.14,
+                    "flag": True,
+                    "tags": ["a", "b"],
+                    "opts": {"k": 1, "nested": [1, 2, 3]},
+                    "numeric_str": "007",
+                },
+            )
+        ],
+    ),
 )
 
 
