@@ -279,6 +279,84 @@ GIGA_COMPLEX = json.dumps(
     {"name": GIGA_COMPLEX_CALL[0], "arguments": GIGA_COMPLEX_CALL[1]}, ensure_ascii=False
 )
 
+SCHEMA = "vLLM converts the value to the type the request's schema gives; parsers here see no schema"
+UNKNOWN_TOOL = (
+    "vLLM drops a call of a tool the request does not list; parsers here see no tool list (the "
+    "conversation answers an unknown tool with an error)"
+)
+
+
+def dots(*bodies: str) -> str:
+    """dots call blocks, one per body."""
+    return "".join(f"<dots_function_call>{body}</dots_function_call>" for body in bodies)
+
+
+def dots_invoke(name: str, **params: str) -> str:
+    """A dots ``<invoke>`` element."""
+    return (
+        f'<invoke name="{name}">'
+        + "".join(f'<parameter name="{k}">{v}</parameter>' for k, v in params.items())
+        + "</invoke>"
+    )
+
+
+IQ_START, IQ_END = "<iquestcoder_tool_call>", "</iquestcoder_tool_call>"
+
+
+def iq(name: str, *pairs: tuple[str, str]) -> str:
+    """An IQuest-Coder V2 call, as vLLM's tests build it."""
+    return (
+        IQ_START
+        + name
+        + "".join(f"<arg_key>{k}</arg_key><arg_value>{v}</arg_value>" for k, v in pairs)
+        + IQ_END
+    )
+
+
+PLAMO_REQS, PLAMO_REQS_END = "<|plamo:begin_tool_requests:plamo|>", "<|plamo:end_tool_requests:plamo|>"
+PLAMO_REQ, PLAMO_REQ_END = "<|plamo:begin_tool_request:plamo|>", "<|plamo:end_tool_request:plamo|>"
+PLAMO_NAME, PLAMO_NAME_END = "<|plamo:begin_tool_name:plamo|>", "<|plamo:end_tool_name:plamo|>"
+PLAMO_ARGS = "<|plamo:begin_tool_arguments:plamo|><|plamo:constrain|>json<|plamo:msg|>"
+PLAMO_ARGS_END, PLAMO_EOT = "<|plamo:end_tool_arguments:plamo|>", "<|plamo:tag|>"
+
+
+def plamo_call(name: str, arguments: str) -> str:
+    """One PLaMo 3 tool request, as vLLM's tests build it."""
+    return (
+        f"{PLAMO_REQ}{PLAMO_NAME}{name}{PLAMO_NAME_END}{PLAMO_ARGS}{arguments}{PLAMO_ARGS_END}{PLAMO_REQ_END}"
+    )
+
+
+def plamo_requests(*calls: str) -> str:
+    """PLaMo 3's tool requests and the end of the turn."""
+    return f"{PLAMO_REQS}{''.join(calls)}{PLAMO_REQS_END}{PLAMO_EOT}"
+
+
+PLAMO_NAMED = PLAMO_REQ + PLAMO_NAME + "broken" + PLAMO_NAME_END
+PLAMO_ARGS_OPEN = PLAMO_NAMED + PLAMO_ARGS + '{"a": 1}'
+
+
+def ifm(*calls: str, prefix: str = "", suffix: str = "") -> str:
+    """K2 Horizon's call group, as vLLM's tests build it."""
+    return prefix + "<ifm|tool_calls>" + "\n".join(calls) + "</ifm|tool_calls>" + suffix
+
+
+def ifm_json(name: str, arguments: dict[str, Any]) -> str:
+    """A K2 Horizon JSON call."""
+    return "<ifm|tool_call>" + json.dumps({"name": name, "arguments": arguments}) + "</ifm|tool_call>"
+
+
+def ifm_xml(name: str, arguments: list[tuple[str, str]], typed: bool = False) -> str:
+    """A K2 Horizon XML call (``typed``: with ``<ifm|arg_type>``, integer for ``limit``)."""
+    parts = [f"<ifm|tool_call>{name}"]
+    for key, value in arguments:
+        parts.append(f"<ifm|arg_key>{key}</ifm|arg_key>")
+        if typed:
+            parts.append(f"<ifm|arg_type>{'integer' if key == 'limit' else 'string'}</ifm|arg_type>")
+        parts.append(f"<ifm|arg_value>{value}</ifm|arg_value>")
+    return "".join(parts) + "</ifm|tool_call>"
+
+
 CASES: tuple[V, ...] = (
     # -- hermes (vLLM test_hermes_tool_parser.py) ------------------------------------------------
     V(
@@ -3436,6 +3514,219 @@ CASES: tuple[V, ...] = (
             )
         ],
     ),
+    # -- dots: MiniMax-M2's <invoke> elements in <dots_function_call> (vLLM test_dots_tool_parser.py) --------
+    V(
+        "dots",
+        "ok"
+        + dots(
+            dots_invoke("set_location", location='{"city": "Shanghai"}', days="3", include_weather="true")
+        ),
+        calls=[("set_location", {"location": {"city": "Shanghai"}, "days": 3, "include_weather": True})],
+        text="ok",
+    ),
+    V(
+        "dots",
+        dots(dots_invoke("search", query="chairs") + dots_invoke("open", id="7"))
+        + dots('{"name":"search","arguments":{"query":"tables"}}'),
+        calls=[("search", {"query": "chairs"}), ("open", {"id": 7}), ("search", {"query": "tables"})],
+    ),
+    V(
+        "dots",
+        dots(dots_invoke("ghost", query="chairs")),
+        calls=[("ghost", {"query": "chairs"})],
+        differs=UNKNOWN_TOOL,
+    ),
+    V(
+        "dots",
+        "visible" + dots(dots_invoke("search", query="chairs"), dots_invoke("search", query="tables")),
+        calls=[("search", {"query": "chairs"}), ("search", {"query": "tables"})],
+        text="visible",
+    ),
+    V(
+        "dots",
+        dots("garbage", dots_invoke("search", query="chairs")),
+        calls=[("search", {"query": "chairs"})],
+        bad=["invoke"],
+        differs="vLLM shows an unreadable call block as text; here it is a malformed call",
+    ),
+    V("dots", "some text </dots_function_call>", text="some text "),
+    V("dots", "answer <dots_func", text="answer <dots_func"),
+    V(
+        "dots",
+        dots('{"name":"search","arguments":{"query":"chairs"}}'),
+        calls=[("search", {"query": "chairs"})],
+    ),
+    V("dots", dots(dots_invoke("search", query="table")), calls=[("search", {"query": "table"})]),
+    # -- IQuest-Coder V2: GLM's <arg_key> pairs in <iquestcoder_tool_call> (vLLM
+    # test_iquest_coder_v2_tool_parser.py) -----------------------------------------------------------------
+    V(
+        "iquest_coder_v2",
+        "Just a plain assistant reply with no tool call.",
+        text="Just a plain assistant reply with no tool call.",
+    ),
+    V(
+        "iquest_coder_v2",
+        iq("get_current_weather", ("city", "Dallas"), ("state", "TX"), ("days", "3")),
+        calls=[("get_current_weather", {"city": "Dallas", "state": "TX", "days": 3})],
+    ),
+    V(
+        "iquest_coder_v2",
+        iq("get_current_weather", ("city", "12345")),
+        calls=[("get_current_weather", {"city": 12345})],
+        differs=UNTYPED,
+    ),
+    V("iquest_coder_v2", iq("get_current_weather"), calls=[("get_current_weather", {})]),
+    V(
+        "iquest_coder_v2",
+        "Let me look that up for you.\n" + iq("get_current_weather", ("city", "Dallas")),
+        calls=[("get_current_weather", {"city": "Dallas"})],
+        text="Let me look that up for you.\n",
+    ),
+    V(
+        "iquest_coder_v2",
+        iq("get_current_weather", ("city", "Dallas")) + iq("get_current_weather", ("city", "Orlando")),
+        calls=[("get_current_weather", {"city": "Dallas"}), ("get_current_weather", {"city": "Orlando"})],
+    ),
+    V(
+        "iquest_coder_v2",
+        f"{IQ_START}get_current_weather\n<arg_key>city</arg_key>\n<arg_value>Dallas</arg_value>\n{IQ_END}",
+        calls=[("get_current_weather", {"city": "Dallas"})],
+    ),
+    V(
+        "iquest_coder_v2",
+        f"{IQ_START}get_current_weather<arg_key>city</arg_key><arg_value>Dallas{IQ_END}",
+        bad=["not closed"],
+        differs="vLLM drops the call; here it is malformed, so the model can write it again",
+    ),
+    V(
+        "iquest_coder_v2",
+        "Checking the weather." + iq("get_current_weather", ("city", "Dallas")),
+        calls=[("get_current_weather", {"city": "Dallas"})],
+        text="Checking the weather.",
+    ),
+    # -- PLaMo 3: <|plamo:...|> tool requests (vLLM test_plamo3_tool_parser.py) -----------------------------
+    V("plamo3", "Regular response", text="Regular response"),
+    V("plamo3", f"Regular response{PLAMO_EOT}ignored", text="Regular response"),
+    V(
+        "plamo3",
+        "Answer<|plamo:begin_",
+        text="Answer<|plamo:begin_",
+        differs="vLLM removes an unfinished tag at the very end of the reply; the text is kept as written here",
+    ),
+    V(
+        "plamo3",
+        "Checking the weather." + plamo_requests(plamo_call("get_weather", '{"city": "Tokyo"}')),
+        calls=[TOKYO],
+        text="Checking the weather.",
+    ),
+    V(
+        "plamo3",
+        plamo_requests(plamo_call("echo", '{"text": "hi"}'), plamo_call("sum", '{"a": 1, "b": 2}')),
+        calls=[("echo", {"text": "hi"}), ("sum", {"a": 1, "b": 2})],
+    ),
+    *(
+        V(
+            "plamo3",
+            "Before tools." + PLAMO_REQS + unfinished,
+            text="Before tools.",
+            bad=["cut off"],
+            differs="vLLM drops an unfinished request; here it is reported as cut off",
+        )
+        for unfinished in (
+            "",
+            PLAMO_REQ,
+            PLAMO_REQ + PLAMO_NAME + "broken",
+            PLAMO_NAMED,
+            PLAMO_ARGS_OPEN,
+        )
+    ),
+    *(
+        V(
+            "plamo3",
+            "Before tools." + PLAMO_REQS + complete,
+            calls=[("broken", {"a": 1})],
+            text="Before tools.",
+            differs="vLLM drops a request whose closing tags never came; a complete call is a call here",
+        )
+        for complete in (PLAMO_ARGS_OPEN + PLAMO_ARGS_END, plamo_call("broken", '{"a": 1}'))
+    ),
+    V(
+        "plamo3",
+        "Before tools." + plamo_requests(plamo_call("sum", '{"a": 1}')),
+        calls=[("sum", {"a": 1})],
+        text="Before tools.",
+    ),
+    # -- K2 Horizon: IFM <ifm|tool_call> groups (vLLM test_k2_horizon_tool_parser.py) -----------------------
+    V(
+        "k2_horizon",
+        ifm(
+            ifm_xml("lookup", [("query", "123"), ("limit", "3")]),
+            ifm_xml("ping", []),
+            prefix="Before ",
+            suffix=" after.",
+        ),
+        calls=[("lookup", {"query": 123, "limit": 3}), ("ping", {})],
+        text="Before  after.",
+        differs=UNTYPED,
+    ),
+    V(
+        "k2_horizon",
+        ifm(ifm_json("lookup", {"limit": "2"})),
+        calls=[("lookup", {"limit": "2"})],
+        differs=SCHEMA,
+    ),
+    V(
+        "k2_horizon",
+        ifm(ifm_xml("lookup", [("query", "weather"), ("limit", "2")], typed=True)),
+        calls=[("lookup", {"query": "weather", "limit": 2})],
+    ),
+    V(
+        "k2_horizon",
+        ifm(ifm_json("ping", {})),
+        calls=[("ping", {})],
+        differs="vLLM reads only the format the request chose (a chat-template argument); all three are read here",
+    ),
+    V(
+        "k2_horizon",
+        ifm(ifm_xml("lookup", [("query", "x")], typed=True)),
+        calls=[("lookup", {"query": "x"})],
+        differs="vLLM reads only the format the request chose (a chat-template argument); all three are read here",
+    ),
+    V(
+        "k2_horizon",
+        ifm(ifm_json("lookup", {"enabled": "true"})),
+        calls=[("lookup", {"enabled": "true"})],
+        differs=SCHEMA,
+    ),
+    V("k2_horizon", ifm(ifm_json("missing", {})), calls=[("missing", {})], differs=UNKNOWN_TOOL),
+    V(
+        "k2_horizon",
+        "<ifm|tool_calls><ifm|tool_call>ping",
+        bad=["cut off"],
+        differs="vLLM gives the text back; an unfinished call is reported as cut off here",
+    ),
+    V(
+        "k2_horizon",
+        "<ifm|tool_calls><ifm|tool_call>ping</ifm|tool_call>",
+        calls=[("ping", {})],
+        differs="vLLM gives the text back without </ifm|tool_calls>; a complete call is a call here",
+    ),
+    V(
+        "k2_horizon",
+        ifm("junk"),
+        calls=[("junk", {})],
+        differs=(
+            "vLLM gives the text back; here a group's content is a call whose <ifm|tool_call> is missing, as "
+            "in Hunyuan 3 (an unknown tool then gets an error result)"
+        ),
+    ),
+    V(
+        "k2_horizon",
+        ifm(ifm_xml("lookup", [("limit", "2")]), prefix="Before", suffix="after"),
+        calls=[("lookup", {"limit": 2})],
+        text="Beforeafter",
+    ),
+    V("k2_horizon", ifm(ifm_xml("ping", []), prefix=" \n", suffix="\t "), calls=[("ping", {})]),
 )
 
 
