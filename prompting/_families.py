@@ -1414,6 +1414,7 @@ class IQuestCoderV2Parser(MarkupParser):
 
     name: ClassVar[str] = "iquest_coder_v2"
     template_markers: ClassVar[TemplateMarkers] = ("<iquestcoder_tool_call>",)
+    detect_priority: ClassVar[int] = 2  # its templates also write glm4's <arg_key> and <arg_value>
     blocks: ClassVar[tuple[Block, ...]] = (
         Block(
             "<iquestcoder_tool_call>",
