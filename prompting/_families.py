@@ -63,6 +63,8 @@ __all__ = (
     "HermesParser",
     "HunyuanParser",
     "HunyuanV3Parser",
+    "HyperCLOVAXSeedThink14BParser",
+    "HyperCLOVAXSeedThinkParser",
     "IQuestCoderV2Parser",
     "InternLM2Parser",
     "K2HorizonParser",
@@ -1481,3 +1483,31 @@ class K2HorizonParser(MarkupParser):
         ),
         Block("</ifm|tool_calls>", "drop"),
     )
+
+
+@register_parser
+class HyperCLOVAXSeedThinkParser(GLM4Parser):
+    """NAVER HyperCLOVA X SEED Think: GLM's ``<tool_call>NAME\n<arg_key>k</arg_key>\n<arg_value>v
+    </arg_value>\n</tool_call>`` (values JSON-encoded, ``"Seoul"``) under a ChatML end of turn
+    (``<|im_end|>``). Its template writes GLM's tags: name the parser, it is not detected."""
+
+    name: ClassVar[str] = "hyperclovax_seed_think"
+    template_markers: ClassVar[TemplateMarkers] = ()
+    stop_markers: ClassVar[tuple[str, ...]] = _CHATML_STOPS
+
+
+@register_parser
+class HyperCLOVAXSeedThink14BParser(MarkupParser):
+    """NAVER HyperCLOVA X SEED Think 14B: a tool-call turn is the role header ``-> tool/function_call``
+    and a JSON list of ``{"name", "parameters"}`` (or ``"arguments"``), ended by ``<|im_end|>``;
+    ``<think>`` reasoning is taken to be Qwen-style (an assumption: no template was at hand)."""
+
+    name: ClassVar[str] = "hyperclovax_seed_think_14b"
+    template_markers: ClassVar[TemplateMarkers] = ("-> tool/function_call",)
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block("-> tool/function_call", "calls", balanced="json", decode=json_calls),
+        THINK,
+        STRAY_THINK_END,
+    )
+    reasoning_block: ClassVar[Block | None] = THINK
+    stop_markers: ClassVar[tuple[str, ...]] = _CHATML_STOPS

@@ -277,6 +277,7 @@ EXCERPTS = {
     "dots": "{{- '<dots_function_call>\\n<invoke name=\"' + name + '\">' -}}",
     "iquest_coder_v2": "{{- '<iquestcoder_tool_call>' + name + '<arg_key>' + k + '</arg_key><arg_value>' -}}",
     "plamo3": "{{- '<|plamo:begin_tool_requests:plamo|><|plamo:begin_tool_request:plamo|>' -}}",
+    "hyperclovax_seed_think_14b": "{{- '<|im_start|>assistant -> tool/function_call\\n' + calls | tojson -}}",
     "k2_horizon": "{{- '<ifm|tool_calls>' -}}{{- '<ifm|tool_call>' + name + '<ifm|arg_key>' -}}",
 }
 

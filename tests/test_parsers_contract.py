@@ -119,6 +119,17 @@ WRITERS: dict[str, tuple[Writer, Writer]] = {
         ),
         lambda n: f"<tool_call>{n}\n<arg_key>city\n<arg_value>Paris</arg_value>\n</tool_call>",
     ),
+    "hyperclovax_seed_think": (
+        lambda n: (
+            f'<tool_call>{n}\n<arg_key>city</arg_key>\n<arg_value>"Paris"</arg_value>\n<arg_key>n</arg_key>\n'
+            "<arg_value>2</arg_value>\n</tool_call>"
+        ),
+        lambda n: f"<tool_call>{n}\n<arg_key>city\n<arg_value>Paris</arg_value>\n</tool_call>",
+    ),
+    "hyperclovax_seed_think_14b": (
+        lambda n: f"-> tool/function_call\n[{_json_obj(n, 'parameters')}]",
+        lambda n: f"-> tool/function_call\n[{_json_obj(n, 'parameters', BAD_JSON)}]",
+    ),
     "granite": (
         lambda n: f"<|tool_call|>[{_json_obj(n)}]",
         lambda n: f"<|tool_call|>[{_json_obj(n, args=BAD_JSON)}]",

@@ -357,6 +357,14 @@ def ifm_xml(name: str, arguments: list[tuple[str, str]], typed: bool = False) ->
     return "".join(parts) + "</ifm|tool_call>"
 
 
+HCX_HEADER, HCX_END = " -> tool/function_call\n", "<|im_end|>"
+HCX_SEOUL = '<tool_call>get_current_weather\n<arg_key>location</arg_key>\n<arg_value>"Seoul"</arg_value>\n</tool_call>'
+HCX_BARE_JSON = (
+    "vLLM reads a bare JSON list (what its tool_choice=required grammar makes the model write); here only "
+    "the family's markup opens a call, and text that merely looks like JSON stays text"
+)
+
+
 CASES: tuple[V, ...] = (
     # -- hermes (vLLM test_hermes_tool_parser.py) ------------------------------------------------
     V(
@@ -3727,6 +3735,102 @@ CASES: tuple[V, ...] = (
         text="Beforeafter",
     ),
     V("k2_horizon", ifm(ifm_xml("ping", []), prefix=" \n", suffix="\t "), calls=[("ping", {})]),
+    # -- HyperCLOVA X SEED Think: GLM's <arg_key> pairs, ChatML end of turn (vLLM
+    # test_hyperclovax_seed_think_tool_parser.py) -----------------------------------------------------------
+    V("hyperclovax_seed_think", "Just a regular response.", text="Just a regular response."),
+    V(
+        "hyperclovax_seed_think",
+        '<tool_call>get_current_weather\n<arg_key>location</arg_key>\n<arg_value>"Seoul"</arg_value>\n'
+        '<arg_key>unit</arg_key>\n<arg_value>"celsius"</arg_value>\n</tool_call>',
+        calls=[("get_current_weather", {"location": "Seoul", "unit": "celsius"})],
+    ),
+    V(
+        "hyperclovax_seed_think",
+        "<tool_call>get_current_weather\n<arg_key>location</arg_key>\n<arg_value>Seoul</arg_value>\n</tool_call>",
+        calls=[("get_current_weather", {"location": "Seoul"})],
+    ),
+    V(
+        "hyperclovax_seed_think",
+        "I'll check that for you." + HCX_SEOUL,
+        calls=[("get_current_weather", {"location": "Seoul"})],
+        text="I'll check that for you.",
+    ),
+    V(
+        "hyperclovax_seed_think",
+        "thinking aloud</think>\n\nokay, calling:" + HCX_SEOUL,
+        calls=[("get_current_weather", {"location": "Seoul"})],
+        text="okay, calling:",
+        reasoning="thinking aloud",
+        prompt="<|im_start|>assistant\n<think>\n",
+    ),
+    V(
+        "hyperclovax_seed_think",
+        HCX_SEOUL + "\n" + HCX_SEOUL.replace("Seoul", "Busan"),
+        calls=[
+            ("get_current_weather", {"location": "Seoul"}),
+            ("get_current_weather", {"location": "Busan"}),
+        ],
+    ),
+    V(
+        "hyperclovax_seed_think",
+        "<tool_call>\n</tool_call>",
+        bad=["function name"],
+        differs="vLLM gives the text back; a call-shaped block is never dropped here",
+    ),
+    V(
+        "hyperclovax_seed_think",
+        '[{"name": "get_current_weather", "parameters": {"location": "Seoul"}}]',
+        text='[{"name": "get_current_weather", "parameters": {"location": "Seoul"}}]',
+        differs=HCX_BARE_JSON,
+    ),
+    V(
+        "hyperclovax_seed_think",
+        '{"name": "get_current_weather", "parameters": {"location": "Busan"}}',
+        text='{"name": "get_current_weather", "parameters": {"location": "Busan"}}',
+        differs=HCX_BARE_JSON,
+    ),
+    V("hyperclovax_seed_think", "[not, valid, json", text="[not, valid, json"),
+    V(
+        "hyperclovax_seed_think",
+        "Let me check." + HCX_SEOUL,
+        calls=[("get_current_weather", {"location": "Seoul"})],
+        text="Let me check.",
+    ),
+    V("hyperclovax_seed_think", "answer<|im_end|>", text="answer"),
+    # -- HyperCLOVA X SEED Think 14B: "-> tool/function_call" and a JSON list (vLLM
+    # test_hyperclovax_seed_think_14b_tool_parser.py) -------------------------------------------------------
+    V(
+        "hyperclovax_seed_think_14b",
+        HCX_HEADER + '[{"name": "get_weather", "arguments": {"city": "Seoul"}}]' + HCX_END,
+        calls=[("get_weather", {"city": "Seoul"})],
+    ),
+    V(
+        "hyperclovax_seed_think_14b",
+        HCX_HEADER + '[{"name": "get_weather", "parameters": {"a": 1}}]' + HCX_END,
+        calls=[("get_weather", {"a": 1})],
+    ),
+    V(
+        "hyperclovax_seed_think_14b",
+        '[{"name": "get_weather", "parameters": {"city": "Busan"}}]',
+        text='[{"name": "get_weather", "parameters": {"city": "Busan"}}]',
+        differs="vLLM reads a bare JSON list when the request lists tools (its reasoning parser may strip the "
+        "header); without the header it is text here, as parsers here see no tool list",
+    ),
+    V(
+        "hyperclovax_seed_think_14b",
+        HCX_HEADER + '[{"name": "a", "arguments": {"x": 1}}, {"name": "b", "arguments": {"y": 2}}]' + HCX_END,
+        calls=[("a", {"x": 1}), ("b", {"y": 2})],
+    ),
+    V(
+        "hyperclovax_seed_think_14b",
+        '-> tool/get_current_weather\n{"city": "Seoul"}',
+        text='-> tool/get_current_weather\n{"city": "Seoul"}',
+    ),
+    V(
+        "hyperclovax_seed_think_14b",
+        "I cannot find the weather right now.",
+        text="I cannot find the weather right now.",
+    ),
 )
 
 
