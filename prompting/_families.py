@@ -14,11 +14,12 @@ Call ids come from the model when the format carries them (Mistral ``[CALL_ID]``
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from hermitcrab.messages import ToolCall
 from hermitcrab.prompting._base import TemplateMarkers
 from hermitcrab.prompting._decode import (
+    _args_object,
     call_from_object,
     deepseek_calls,
     gemma4_calls,
@@ -42,6 +43,7 @@ __all__ = (
     "ApertusParser",
     "CommandR7BParser",
     "CommandRParser",
+    "DotsParser",
     "DeepSeekParser",
     "DeepSeekV31Parser",
     "DeepSeekV32Parser",
@@ -61,7 +63,11 @@ __all__ = (
     "HermesParser",
     "HunyuanParser",
     "HunyuanV3Parser",
+    "HyperCLOVAXSeedThink14BParser",
+    "HyperCLOVAXSeedThinkParser",
+    "IQuestCoderV2Parser",
     "InternLM2Parser",
+    "K2HorizonParser",
     "KimiK2Parser",
     "KimiK3Parser",
     "LFM2Parser",
@@ -75,6 +81,7 @@ __all__ = (
     "Olmo3Parser",
     "Phi4MiniParser",
     "PlainParser",
+    "Plamo3Parser",
     "PythonicParser",
     "Qwen3CoderParser",
     "SolarOpen2Parser",
@@ -295,6 +302,116 @@ def _solar_calls(body: str) -> list[ToolCall]:
     return [ToolCall(name=name, arguments=args, texts=texts)]
 
 
+def _dots_calls(body: str) -> list[ToolCall]:
+    """dots: MiniMax-M2's ``<invoke name=".."><parameter name="..">v</parameter></invoke>`` elements, or
+    one JSON call object."""
+    return json_calls(body) if body.strip().startswith("{") else invoke_xml_calls(body)
+
+
+_IQUEST_VALUE_START, _IQUEST_VALUE_END = "<arg_value>", "</arg_value>"
+
+
+def _iquest_v2_calls(body: str) -> list[ToolCall]:
+    """IQuest-Coder V2: GLM's ``NAME<arg_key>k</arg_key><arg_value>v</arg_value>``; a value without its
+    ``</arg_value>`` makes the call malformed (the call's end token is no end of a value)."""
+    if body.count(_IQUEST_VALUE_START) != body.count(_IQUEST_VALUE_END):
+        name = body.partition("<arg_key>")[0].strip()
+        raise MalformedCall(f"a value of {name!r} is not closed with {_IQUEST_VALUE_END}", name=name)
+    return glm_calls(body)
+
+
+_PLAMO_REQUEST = "<|plamo:begin_tool_request:plamo|>"
+_PLAMO_REQUEST_END = "<|plamo:end_tool_request:plamo|>"
+_PLAMO_NAME, _PLAMO_NAME_END = "<|plamo:begin_tool_name:plamo|>", "<|plamo:end_tool_name:plamo|>"
+_PLAMO_ARGS, _PLAMO_ARGS_END = "<|plamo:begin_tool_arguments:plamo|>", "<|plamo:end_tool_arguments:plamo|>"
+_PLAMO_CONSTRAIN, _PLAMO_MSG = "<|plamo:constrain|>", "<|plamo:msg|>"
+
+
+def _plamo3_request(part: str) -> ToolCall:
+    raw = _PLAMO_REQUEST + part
+    head, has_name, rest = part.partition(_PLAMO_NAME)
+    name, has_name_end, rest = rest.partition(_PLAMO_NAME_END)
+    name = name.strip()
+    if head.strip() or not has_name or not has_name_end or not name:
+        error = f"a tool request must start with {_PLAMO_NAME}NAME{_PLAMO_NAME_END}"
+        return ToolCall(name=name if has_name_end else "", error=error, raw=raw)
+    head, has_args, rest = rest.partition(_PLAMO_ARGS)
+    args, has_args_end, tail = rest.partition(_PLAMO_ARGS_END)
+    if head.strip() or not has_args or not has_args_end:
+        error = f"the arguments of {name!r} must be written {_PLAMO_ARGS}{{json}}{_PLAMO_ARGS_END}"
+        return ToolCall(name=name, error=error, raw=raw)
+    if tail.strip() not in ("", _PLAMO_REQUEST_END):
+        return ToolCall(
+            name=name, error=f"the tool request of {name!r} must end with {_PLAMO_REQUEST_END}", raw=raw
+        )
+    if args.startswith(_PLAMO_CONSTRAIN):
+        args = args.partition(_PLAMO_MSG)[2]
+    try:
+        return ToolCall(name=name, arguments=_args_object(args, name))
+    except MalformedCall as exc:
+        return ToolCall(name=name, error=str(exc), raw=raw)
+
+
+def _plamo3_calls(body: str) -> list[ToolCall]:
+    """PLaMo 3: ``<|plamo:begin_tool_request:plamo|>`` requests, each a name and JSON arguments."""
+    head, *parts = body.split(_PLAMO_REQUEST)
+    if head.strip() or not parts:
+        raise MalformedCall(
+            f"expected {_PLAMO_REQUEST}{_PLAMO_NAME}NAME{_PLAMO_NAME_END}... inside the tool requests",
+            name="",
+        )
+    return [_plamo3_request(part) for part in parts]
+
+
+_K2_KEY = "<ifm|arg_key>"
+_K2_PAIR = re.compile(
+    r"<ifm\|arg_key>(.*?)</ifm\|arg_key>\s*(?:<ifm\|arg_type>(.*?)</ifm\|arg_type>\s*)?"
+    r"<ifm\|arg_value>(.*?)</ifm\|arg_value>",
+    re.S,
+)
+
+
+def _k2_horizon_calls(body: str) -> list[ToolCall]:
+    """K2 Horizon: ``NAME<ifm|arg_key>k</ifm|arg_key>[<ifm|arg_type>t</ifm|arg_type>]<ifm|arg_value>v
+    </ifm|arg_value>...`` or one JSON call object. A value typed ``string`` stays text; the others are
+    decoded when they read as JSON."""
+    text = body.strip()
+    if text.startswith("{"):
+        return json_calls(text)
+    name, key, rest = text.partition(_K2_KEY)
+    rest = key + rest
+    name = name.strip()
+    if not name or any(c.isspace() for c in name):
+        raise MalformedCall(
+            f"the tool call must start with the function name, followed by {_K2_KEY} pairs",
+            name=name.split()[0] if name.split() else "",
+        )
+    args: dict[str, Any] = {}
+    texts: dict[str, str] = {}
+    pos = 0
+    for match in _K2_PAIR.finditer(rest):
+        key_name = match.group(1).strip()
+        if rest[pos : match.start()].strip() or not key_name:
+            break
+        if key_name in args:
+            raise MalformedCall(f"the argument {key_name!r} of {name!r} is given twice", name=name)
+        arg_type = (match.group(2) or "").strip().lower()
+        if arg_type.split("[", 1)[0] in ("string", "str"):
+            args[key_name] = match.group(3)
+        else:
+            decoded, text_of = untyped_arguments([(key_name, match.group(3))])
+            args.update(decoded)
+            texts.update(text_of)
+        pos = match.end()
+    if rest[pos:].strip():
+        raise MalformedCall(
+            f"an argument of {name!r} is not written "
+            f"{_K2_KEY}KEY</ifm|arg_key><ifm|arg_value>VALUE</ifm|arg_value>",
+            name=name,
+        )
+    return [ToolCall(name=name, arguments=args, texts=texts)]
+
+
 # -- the families --------------------------------------------------------------------------------------
 @register_parser
 class PlainParser(MarkupParser):
@@ -376,6 +493,7 @@ class Qwen3CoderParser(MarkupParser):
         "qwen35_coder",
         "mimo",
         "mimov2_flash",
+        "iquest_coder",
     )
     template_markers: ClassVar[TemplateMarkers] = (("<function=", "<parameter="),)
     detect_priority: ClassVar[int] = (
@@ -482,12 +600,14 @@ class PythonicParser(MarkupParser):
 @register_parser
 class LFM2Parser(MarkupParser):
     """Liquid LFM2: ``<|tool_call_start|>[f(a=1)]<|tool_call_end|>`` (pythonic; JSON accepted too).
+    openPangu writes the same tokens around a JSON list (``[{"name", "arguments"}]``).
 
     The pythonic calls real agents get from it are repaired where that is unambiguous (raw newlines in
     strings, unescaped quotes inside a shell command, ``month=07``); a call it writes a second time
     right after ``<|tool_call_end|>`` is dropped, and a stray ``<|tool_call_end|>`` is removed."""
 
     name: ClassVar[str] = "lfm2"
+    aliases: ClassVar[tuple[str, ...]] = ("pangu", "openpangu_v2")
     template_markers: ClassVar[TemplateMarkers] = ("<|tool_call_start|>", "<|tool_list_start|>")
     blocks: ClassVar[tuple[Block, ...]] = (
         Block(
@@ -1266,3 +1386,128 @@ class SolarOpen2Parser(MarkupParser):
     )
     reasoning_block: ClassVar[Block | None] = _SOLAR_THINK
     stop_markers: ClassVar[tuple[str, ...]] = ("<|im:end|>", "<|endoftext|>")
+
+
+@register_parser
+class DotsParser(MarkupParser):
+    """rednote dots: ``<dots_function_call><invoke name=".."><parameter name="..">v</parameter></invoke>
+    </dots_function_call>`` (MiniMax-M2's elements; one JSON call object is read too). Values carry no
+    types: JSON literals are decoded. ``<think>`` reasoning and the end of turn (the tokenizer's end
+    token) are assumptions: no template was at hand."""
+
+    name: ClassVar[str] = "dots"
+    template_markers: ClassVar[TemplateMarkers] = ("<dots_function_call>",)
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block(
+            "<dots_function_call>", "calls", end=("</dots_function_call>",), decode=_dots_calls, lenient=True
+        ),
+        Block("</dots_function_call>", "drop"),
+        THINK,
+        STRAY_THINK_END,
+    )
+    reasoning_block: ClassVar[Block | None] = THINK
+
+
+@register_parser
+class IQuestCoderV2Parser(MarkupParser):
+    """IQuest-Coder V2: ``<iquestcoder_tool_call>NAME<arg_key>k</arg_key><arg_value>v</arg_value>
+    </iquestcoder_tool_call>`` (GLM's pairs). Values carry no types: JSON literals are decoded. Its
+    tokenizer is taken to be Qwen's (ChatML end of turn, ``<think>``), as vLLM's tests assume."""
+
+    name: ClassVar[str] = "iquest_coder_v2"
+    template_markers: ClassVar[TemplateMarkers] = ("<iquestcoder_tool_call>",)
+    detect_priority: ClassVar[int] = 2  # its templates also write glm4's <arg_key> and <arg_value>
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block(
+            "<iquestcoder_tool_call>",
+            "calls",
+            end=("</iquestcoder_tool_call>",),
+            decode=_iquest_v2_calls,
+        ),
+        THINK,
+        STRAY_THINK_END,
+    )
+    reasoning_block: ClassVar[Block | None] = THINK
+    stop_markers: ClassVar[tuple[str, ...]] = _CHATML_STOPS
+
+
+_PLAMO_THINK = Block(
+    "<|plamo:begin_think:plamo|>", "reasoning", end=("<|plamo:end_think:plamo|>",), strip=True
+)
+
+
+@register_parser
+class Plamo3Parser(MarkupParser):
+    """Preferred Networks PLaMo 3: ``<|plamo:begin_tool_requests:plamo|>`` holding requests
+    ``<|plamo:begin_tool_request:plamo|><|plamo:begin_tool_name:plamo|>NAME<|plamo:end_tool_name:plamo|>
+    <|plamo:begin_tool_arguments:plamo|><|plamo:constrain|>json<|plamo:msg|>{json}
+    <|plamo:end_tool_arguments:plamo|><|plamo:end_tool_request:plamo|>``; reasoning in
+    ``<|plamo:begin_think:plamo|>...<|plamo:end_think:plamo|>``; ``<|plamo:tag|>`` ends the turn. The tags
+    are several tokens each, so they may arrive split."""
+
+    name: ClassVar[str] = "plamo3"
+    template_markers: ClassVar[TemplateMarkers] = ("<|plamo:begin_tool_requests:plamo|>",)
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block(
+            "<|plamo:begin_tool_requests:plamo|>",
+            "calls",
+            end=("<|plamo:end_tool_requests:plamo|>",),
+            decode=_plamo3_calls,
+            lenient=True,
+        ),
+        _PLAMO_THINK,
+        *_drop("<|plamo:end_think:plamo|>", "<|plamo:end_tool_requests:plamo|>"),
+    )
+    reasoning_block: ClassVar[Block | None] = _PLAMO_THINK
+    stop_markers: ClassVar[tuple[str, ...]] = ("<|plamo:tag|>",)
+
+
+@register_parser
+class K2HorizonParser(MarkupParser):
+    """K2 Horizon (IFM): ``<ifm|tool_calls><ifm|tool_call>NAME<ifm|arg_key>k</ifm|arg_key><ifm|arg_value>v
+    </ifm|arg_value></ifm|tool_call>\n...</ifm|tool_calls>``, with an optional
+    ``<ifm|arg_type>t</ifm|arg_type>`` before each value, or a JSON call object in ``<ifm|tool_call>`` (its
+    three formats, chosen by a chat-template argument, are all read). Reasoning and the end of turn are
+    not known here: no template was at hand."""
+
+    name: ClassVar[str] = "k2_horizon"
+    template_markers: ClassVar[TemplateMarkers] = ("<ifm|tool_call>",)
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block("<ifm|tool_call>", "calls", end=("</ifm|tool_call>",), decode=_k2_horizon_calls),
+        Block(
+            "<ifm|tool_calls>",
+            "calls",
+            end=("<ifm|tool_call>", "</ifm|tool_calls>"),
+            keep_end=frozenset({"<ifm|tool_call>"}),
+            decode=_section_calls(_k2_horizon_calls),
+        ),
+        Block("</ifm|tool_calls>", "drop"),
+    )
+
+
+@register_parser
+class HyperCLOVAXSeedThinkParser(GLM4Parser):
+    """NAVER HyperCLOVA X SEED Think: GLM's ``<tool_call>NAME\n<arg_key>k</arg_key>\n<arg_value>v
+    </arg_value>\n</tool_call>`` (values JSON-encoded, ``"Seoul"``) under a ChatML end of turn
+    (``<|im_end|>``). Its template writes GLM's tags: name the parser, it is not detected."""
+
+    name: ClassVar[str] = "hyperclovax_seed_think"
+    template_markers: ClassVar[TemplateMarkers] = ()
+    stop_markers: ClassVar[tuple[str, ...]] = _CHATML_STOPS
+
+
+@register_parser
+class HyperCLOVAXSeedThink14BParser(MarkupParser):
+    """NAVER HyperCLOVA X SEED Think 14B: a tool-call turn is the role header ``-> tool/function_call``
+    and a JSON list of ``{"name", "parameters"}`` (or ``"arguments"``), ended by ``<|im_end|>``;
+    ``<think>`` reasoning is taken to be Qwen-style (an assumption: no template was at hand)."""
+
+    name: ClassVar[str] = "hyperclovax_seed_think_14b"
+    template_markers: ClassVar[TemplateMarkers] = ("-> tool/function_call",)
+    blocks: ClassVar[tuple[Block, ...]] = (
+        Block("-> tool/function_call", "calls", balanced="json", decode=json_calls),
+        THINK,
+        STRAY_THINK_END,
+    )
+    reasoning_block: ClassVar[Block | None] = THINK
+    stop_markers: ClassVar[tuple[str, ...]] = _CHATML_STOPS

@@ -274,6 +274,11 @@ EXCERPTS = {
     "step3": "{{- '<｜tool_call_begin｜>function<｜tool_sep｜><steptml:invoke name=\"' + name + '\">' -}}",  # noqa: RUF001
     "longcat": "{{- '<longcat_tool_call>' + call | tojson + '</longcat_tool_call>' -}}",
     "hy_v3": "{{- '<tool_call>' + name + '<tool_sep>' -}}{{- '<arg_key>' + k + '</arg_key><arg_value>' -}}",
+    "dots": "{{- '<dots_function_call>\\n<invoke name=\"' + name + '\">' -}}",
+    "iquest_coder_v2": "{{- '<iquestcoder_tool_call>' + name + '<arg_key>' + k + '</arg_key><arg_value>' -}}",
+    "plamo3": "{{- '<|plamo:begin_tool_requests:plamo|><|plamo:begin_tool_request:plamo|>' -}}",
+    "hyperclovax_seed_think_14b": "{{- '<|im_start|>assistant -> tool/function_call\\n' + calls | tojson -}}",
+    "k2_horizon": "{{- '<ifm|tool_calls>' -}}{{- '<ifm|tool_call>' + name + '<ifm|arg_key>' -}}",
 }
 
 

@@ -49,6 +49,11 @@ STEP3 = (
     '<steptml:parameter name="city">Paris</steptml:parameter><steptml:parameter name="n">2</steptml:parameter>'
     "</steptml:invoke><｜tool_call_end｜><｜tool_calls_end｜>"
 )
+PLAMO = (
+    "<|plamo:begin_tool_requests:plamo|><|plamo:begin_tool_request:plamo|><|plamo:begin_tool_name:plamo|>{}"
+    "<|plamo:end_tool_name:plamo|><|plamo:begin_tool_arguments:plamo|><|plamo:constrain|>json<|plamo:msg|>{}"
+    "<|plamo:end_tool_arguments:plamo|><|plamo:end_tool_request:plamo|><|plamo:end_tool_requests:plamo|>"
+)
 
 Writer = Callable[[str], str]
 WRITERS: dict[str, tuple[Writer, Writer]] = {
@@ -113,6 +118,17 @@ WRITERS: dict[str, tuple[Writer, Writer]] = {
             "<arg_value>2</arg_value>\n</tool_call>"
         ),
         lambda n: f"<tool_call>{n}\n<arg_key>city\n<arg_value>Paris</arg_value>\n</tool_call>",
+    ),
+    "hyperclovax_seed_think": (
+        lambda n: (
+            f'<tool_call>{n}\n<arg_key>city</arg_key>\n<arg_value>"Paris"</arg_value>\n<arg_key>n</arg_key>\n'
+            "<arg_value>2</arg_value>\n</tool_call>"
+        ),
+        lambda n: f"<tool_call>{n}\n<arg_key>city\n<arg_value>Paris</arg_value>\n</tool_call>",
+    ),
+    "hyperclovax_seed_think_14b": (
+        lambda n: f"-> tool/function_call\n[{_json_obj(n, 'parameters')}]",
+        lambda n: f"-> tool/function_call\n[{_json_obj(n, 'parameters', BAD_JSON)}]",
     ),
     "granite": (
         lambda n: f"<|tool_call|>[{_json_obj(n)}]",
@@ -218,6 +234,34 @@ WRITERS: dict[str, tuple[Writer, Writer]] = {
         ),
         lambda n: f"<|tool_call:start|>{n}\n<|tool_arg:start|>city<|tool_arg:value|>Paris\n<|tool_call:end|>",
     ),
+    "dots": (
+        lambda n: (
+            f'<dots_function_call><invoke name="{n}"><parameter name="city">Paris</parameter>'
+            '<parameter name="n">2</parameter></invoke></dots_function_call>'
+        ),
+        lambda n: (
+            f'<dots_function_call><invoke name="{n}"><parameter name="city">Paris</parameter></dots_function_call>'
+        ),
+    ),
+    "iquest_coder_v2": (
+        lambda n: (
+            f"<iquestcoder_tool_call>{n}<arg_key>city</arg_key><arg_value>Paris</arg_value>"
+            "<arg_key>n</arg_key><arg_value>2</arg_value></iquestcoder_tool_call>"
+        ),
+        lambda n: (
+            f"<iquestcoder_tool_call>{n}<arg_key>city</arg_key><arg_value>Paris</iquestcoder_tool_call>"
+        ),
+    ),
+    "k2_horizon": (
+        lambda n: (
+            f"<ifm|tool_calls><ifm|tool_call>{n}<ifm|arg_key>city</ifm|arg_key><ifm|arg_value>Paris</ifm|arg_value>"
+            "<ifm|arg_key>n</ifm|arg_key><ifm|arg_value>2</ifm|arg_value></ifm|tool_call></ifm|tool_calls>"
+        ),
+        lambda n: (
+            f"<ifm|tool_calls><ifm|tool_call>{n}<ifm|arg_key>city</ifm|arg_key>Paris</ifm|tool_call></ifm|tool_calls>"
+        ),
+    ),
+    "plamo3": (lambda n: PLAMO.format(n, ARGS_JSON), lambda n: PLAMO.format(n, BAD_JSON)),
     "step3": (lambda n: STEP3.format(n), lambda n: STEP3.format(n).replace("</steptml:invoke>", "")),
     "xlam": (lambda n: f"[{_json_obj(n)}]", lambda n: f"[{_json_obj(n, args=BAD_JSON)}]"),
 }

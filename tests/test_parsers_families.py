@@ -471,6 +471,43 @@ CASES = {
         calls=[WEATHER],
         text="Checking.",
     ),
+    "plamo3-a bad request among good ones is malformed in its place": Case(
+        "plamo3",
+        "<|plamo:begin_think:plamo|>hmm<|plamo:end_think:plamo|>Sure."
+        "<|plamo:begin_tool_requests:plamo|>"
+        "<|plamo:begin_tool_request:plamo|><|plamo:begin_tool_name:plamo|>a<|plamo:end_tool_name:plamo|>"
+        '<|plamo:begin_tool_arguments:plamo|>{"x": 1}<|plamo:end_tool_arguments:plamo|><|plamo:end_tool_request:plamo|>'
+        "<|plamo:begin_tool_request:plamo|><|plamo:begin_tool_name:plamo|>b<|plamo:end_tool_name:plamo|>"
+        "<|plamo:begin_tool_arguments:plamo|>{x: 1}<|plamo:end_tool_arguments:plamo|><|plamo:end_tool_request:plamo|>"
+        "<|plamo:begin_tool_request:plamo|><|plamo:begin_tool_name:plamo|>c<|plamo:end_tool_name:plamo|>"
+        "<|plamo:end_tool_request:plamo|>"
+        "<|plamo:end_tool_requests:plamo|><|plamo:tag|>ignored",
+        calls=[("a", {"x": 1})],
+        text="Sure.",
+        reasoning="hmm",
+        malformed=["arguments of 'b'", "arguments of 'c'"],
+    ),
+    "k2-horizon-string-typed-value-stays-text": Case(
+        "k2_horizon",
+        "<ifm|tool_calls><ifm|tool_call>lookup<ifm|arg_key>query</ifm|arg_key><ifm|arg_type>string</ifm|arg_type>"
+        "<ifm|arg_value>123</ifm|arg_value><ifm|arg_key>limit</ifm|arg_key><ifm|arg_type>integer</ifm|arg_type>"
+        "<ifm|arg_value>3</ifm|arg_value></ifm|tool_call></ifm|tool_calls>",
+        calls=[("lookup", {"query": "123", "limit": 3})],
+    ),
+    "k2-horizon-argument-given-twice-is-malformed": Case(
+        "k2_horizon",
+        "<ifm|tool_calls><ifm|tool_call>lookup<ifm|arg_key>q</ifm|arg_key><ifm|arg_value>a</ifm|arg_value>"
+        "<ifm|arg_key>q</ifm|arg_key><ifm|arg_value>b</ifm|arg_value></ifm|tool_call></ifm|tool_calls>",
+        malformed=["given twice"],
+    ),
+    "dots-reasoning-and-unclosed-invoke": Case(
+        "dots",
+        '<think>plan</think>Go.<dots_function_call><invoke name="a"><parameter name="x">1</parameter>'
+        "</dots_function_call>",
+        text="Go.",
+        reasoning="plan",
+        malformed=["not closed"],
+    ),
     "reasoning-only": Case(
         "reasoning",
         "<think>hmm</think>Hello <tool_call>not parsed</tool_call>",

@@ -279,6 +279,92 @@ GIGA_COMPLEX = json.dumps(
     {"name": GIGA_COMPLEX_CALL[0], "arguments": GIGA_COMPLEX_CALL[1]}, ensure_ascii=False
 )
 
+SCHEMA = "vLLM converts the value to the type the request's schema gives; parsers here see no schema"
+UNKNOWN_TOOL = (
+    "vLLM drops a call of a tool the request does not list; parsers here see no tool list (the "
+    "conversation answers an unknown tool with an error)"
+)
+
+
+def dots(*bodies: str) -> str:
+    """dots call blocks, one per body."""
+    return "".join(f"<dots_function_call>{body}</dots_function_call>" for body in bodies)
+
+
+def dots_invoke(name: str, **params: str) -> str:
+    """A dots ``<invoke>`` element."""
+    return (
+        f'<invoke name="{name}">'
+        + "".join(f'<parameter name="{k}">{v}</parameter>' for k, v in params.items())
+        + "</invoke>"
+    )
+
+
+IQ_START, IQ_END = "<iquestcoder_tool_call>", "</iquestcoder_tool_call>"
+
+
+def iq(name: str, *pairs: tuple[str, str]) -> str:
+    """An IQuest-Coder V2 call, as vLLM's tests build it."""
+    return (
+        IQ_START
+        + name
+        + "".join(f"<arg_key>{k}</arg_key><arg_value>{v}</arg_value>" for k, v in pairs)
+        + IQ_END
+    )
+
+
+PLAMO_REQS, PLAMO_REQS_END = "<|plamo:begin_tool_requests:plamo|>", "<|plamo:end_tool_requests:plamo|>"
+PLAMO_REQ, PLAMO_REQ_END = "<|plamo:begin_tool_request:plamo|>", "<|plamo:end_tool_request:plamo|>"
+PLAMO_NAME, PLAMO_NAME_END = "<|plamo:begin_tool_name:plamo|>", "<|plamo:end_tool_name:plamo|>"
+PLAMO_ARGS = "<|plamo:begin_tool_arguments:plamo|><|plamo:constrain|>json<|plamo:msg|>"
+PLAMO_ARGS_END, PLAMO_EOT = "<|plamo:end_tool_arguments:plamo|>", "<|plamo:tag|>"
+
+
+def plamo_call(name: str, arguments: str) -> str:
+    """One PLaMo 3 tool request, as vLLM's tests build it."""
+    return (
+        f"{PLAMO_REQ}{PLAMO_NAME}{name}{PLAMO_NAME_END}{PLAMO_ARGS}{arguments}{PLAMO_ARGS_END}{PLAMO_REQ_END}"
+    )
+
+
+def plamo_requests(*calls: str) -> str:
+    """PLaMo 3's tool requests and the end of the turn."""
+    return f"{PLAMO_REQS}{''.join(calls)}{PLAMO_REQS_END}{PLAMO_EOT}"
+
+
+PLAMO_NAMED = PLAMO_REQ + PLAMO_NAME + "broken" + PLAMO_NAME_END
+PLAMO_ARGS_OPEN = PLAMO_NAMED + PLAMO_ARGS + '{"a": 1}'
+
+
+def ifm(*calls: str, prefix: str = "", suffix: str = "") -> str:
+    """K2 Horizon's call group, as vLLM's tests build it."""
+    return prefix + "<ifm|tool_calls>" + "\n".join(calls) + "</ifm|tool_calls>" + suffix
+
+
+def ifm_json(name: str, arguments: dict[str, Any]) -> str:
+    """A K2 Horizon JSON call."""
+    return "<ifm|tool_call>" + json.dumps({"name": name, "arguments": arguments}) + "</ifm|tool_call>"
+
+
+def ifm_xml(name: str, arguments: list[tuple[str, str]], typed: bool = False) -> str:
+    """A K2 Horizon XML call (``typed``: with ``<ifm|arg_type>``, integer for ``limit``)."""
+    parts = [f"<ifm|tool_call>{name}"]
+    for key, value in arguments:
+        parts.append(f"<ifm|arg_key>{key}</ifm|arg_key>")
+        if typed:
+            parts.append(f"<ifm|arg_type>{'integer' if key == 'limit' else 'string'}</ifm|arg_type>")
+        parts.append(f"<ifm|arg_value>{value}</ifm|arg_value>")
+    return "".join(parts) + "</ifm|tool_call>"
+
+
+HCX_HEADER, HCX_END = " -> tool/function_call\n", "<|im_end|>"
+HCX_SEOUL = '<tool_call>get_current_weather\n<arg_key>location</arg_key>\n<arg_value>"Seoul"</arg_value>\n</tool_call>'
+HCX_BARE_JSON = (
+    "vLLM reads a bare JSON list (what its tool_choice=required grammar makes the model write); here only "
+    "the family's markup opens a call, and text that merely looks like JSON stays text"
+)
+
+
 CASES: tuple[V, ...] = (
     # -- hermes (vLLM test_hermes_tool_parser.py) ------------------------------------------------
     V(
@@ -3273,6 +3359,477 @@ CASES: tuple[V, ...] = (
         'Let me check.<TOOLCALL>[{"name": "get_weather", "arguments": {"city": "Tokyo"}}]</TOOLCALL>',
         calls=[TOKYO],
         text="Let me check.",
+    ),
+    # -- openPangu: LFM2's <|tool_call_start|> tokens around a JSON list (vLLM test_pangu_tool_parser.py and
+    # test_openpanguv2_tool_parser.py) ----------------------------------------------------------------------
+    V("pangu", "How can I help you today?", text="How can I help you today?"),
+    V(
+        "pangu",
+        '<|tool_call_start|>[{"name": "get_weather", "arguments": {"city": "San Francisco", "metric": "celsius"}}]'
+        "<|tool_call_end|>",
+        calls=[SF],
+    ),
+    V(
+        "pangu",
+        '<|tool_call_start|>[{"name": "get_weather", "arguments": {"city": "San Francisco", "metric": "celsius"}}, '
+        '{"name": "register_user", "arguments": {"name": "John Doe", "age": 37, "address": {"city": "San Francisco", '
+        '"state": "CA"}, "role": null, "passed_test": true, "aliases": ["John", "Johnny"]}}]<|tool_call_end|>',
+        calls=[SF, MORE_TYPES],
+    ),
+    V(
+        "pangu",
+        'I will call the tool now. <|tool_call_start|>[{"name": "get_weather", "arguments": {"city": "Boston"}}]'
+        "<|tool_call_end|>",
+        calls=[("get_weather", {"city": "Boston"})],
+        text="I will call the tool now. ",
+    ),
+    V(
+        "pangu",
+        '<|tool_call_start|>[{"name": "get_weather", "arguments": {"city": "Seattle"}}]<|tool_call_end|>\nThank you!',
+        calls=[("get_weather", {"city": "Seattle"})],
+        text="Thank you!",
+        differs=KEEPS_TEXT,
+    ),
+    V(
+        "pangu",
+        '<|tool_call_start|>[{"name": "complex_tool", "arguments": {"level1": {"level2": {"level3": {"value": 123}}}}}]'
+        "<|tool_call_end|>",
+        calls=[("complex_tool", {"level1": {"level2": {"level3": {"value": 123}}}})],
+    ),
+    V(
+        "pangu",
+        '<|tool_call_start|>[{"name": "get_weather", "arguments": {}}]<|tool_call_end|>',
+        calls=[("get_weather", {})],
+    ),
+    V(
+        "pangu",
+        '<|tool_call_start|>[{"name": "get_weather", "arguments": {}}, {"name": "register_user", "arguments": '
+        '{"name": "John Doe", "age": 37, "address": {"city": "San Francisco", "state": "CA"}, "role": null, '
+        '"passed_test": true, "aliases": ["John", "Johnny"]}}]<|tool_call_end|>',
+        calls=[("get_weather", {}), MORE_TYPES],
+    ),
+    V(
+        "pangu",
+        '<|tool_call_start|>[{"name": "get_weather", "arguments": {"city": "Boston"}}]<|tool_call_end|>\n</answer>',
+        calls=[("get_weather", {"city": "Boston"})],
+        text="</answer>",
+        prose=True,
+    ),
+    V(
+        "pangu",
+        '<|tool_call_start|>[{"name": "get_weather","arguments": {"city": "San Francisco", "metric": "celsius"}}, '
+        '{"name": "register_user", "arguments": {}}]<|tool_call_end|>',
+        calls=[SF, ("register_user", {})],
+    ),
+    V(
+        "pangu",
+        'some content\n<|tool_call_start|>\n[{"name": "device_control_a", "arguments": {}}]\n<|tool_call_end|>',
+        calls=[("device_control_a", {})],
+        text="some content\n",
+    ),
+    V("openpangu_v2", "Hello, I am an AI assistant.", text="Hello, I am an AI assistant."),
+    V(
+        "openpangu_v2",
+        'Thought: I need to check weather.<|tool_call_start|>[{"name": "get_weather", "arguments": {"city": "Beijing"}}]'
+        "<|tool_call_end|>",
+        calls=[("get_weather", {"city": "Beijing"})],
+        text="Thought: I need to check weather.",
+    ),
+    V(
+        "openpangu_v2",
+        'Let me help you.<|tool_call_start|>[{"name": "get_weather", "arguments": {"city": "Beijing"}}, {"name": '
+        '"search", "arguments": {"query": "weather forecast"}}]<|tool_call_end|>',
+        calls=[("get_weather", {"city": "Beijing"}), ("search", {"query": "weather forecast"})],
+        text="Let me help you.",
+    ),
+    V(
+        "openpangu_v2",
+        'Thought: I need to check weather.<|tool_call_start|>{"name": "get_weather", "arguments": {"city": "Beijing"}}'
+        "<|tool_call_end|>",
+        calls=[("get_weather", {"city": "Beijing"})],
+        text="Thought: I need to check weather.",
+        differs="vLLM wants a list and gives the text back; a single call object is read here, as LFM2's is",
+    ),
+    V(
+        "openpangu_v2",
+        '<|tool_call_start|>[{"name": "send_email", "arguments": {"user": "ALAN"}}<|tool_call_end|>',
+        bad=["JSON"],
+        differs="vLLM gives the text back; a call-shaped block is never dropped here",
+    ),
+    V(
+        "openpangu_v2",
+        '<|tool_call_start|>[{"name":: "error"}]<|tool_call_end|>',
+        bad=["JSON"],
+        differs="vLLM gives the text back; a call-shaped block is never dropped here",
+    ),
+    V(
+        "openpangu_v2",
+        '<|tool_call_start|>[{"name": "incomplete"}',
+        bad=["cut off"],
+        differs="vLLM gives the text back; an unfinished call is reported as cut off here",
+    ),
+    V(
+        "openpangu_v2",
+        '<|tool_call_start|>[{"name": "get_weather", "arguments": {}} ]<|tool_call_end|>',
+        calls=[("get_weather", {})],
+    ),
+    # -- IQuest-Coder: Qwen3-Coder markup (vLLM test_iquest_coder_tool_parser.py) -----------------------------
+    V(
+        "iquest_coder",
+        "<tool_call>\n<function=get_current_weather>\n<parameter=city>\nDallas\n</parameter>\n<parameter=state>\nTX\n"
+        "</parameter>\n<parameter=unit>\nfahrenheit\n</parameter>\n</function>\n</tool_call>\n<tool_call>\n"
+        "<function=get_current_weather>\n<parameter=city>\nOrlando\n</parameter>\n<parameter=state>\nFL\n"
+        "</parameter>\n<parameter=unit>\ncelsius\n</parameter>\n</function>\n</tool_call>",
+        calls=[DALLAS, ("get_current_weather", {"city": "Orlando", "state": "FL", "unit": "celsius"})],
+    ),
+    V(
+        "iquest_coder",
+        "Let me check the weather.<tool_call>\n<function=get_current_weather>\n<parameter=city>\nDallas\n</parameter>\n"
+        "<parameter=state>\nTX\n</parameter>\n<parameter=unit>\nfahrenheit\n</parameter>\n</function>\n</tool_call>",
+        calls=[DALLAS],
+        text="Let me check the weather.",
+    ),
+    V(
+        "iquest_coder",
+        "<tool_call>\n<function=shell_command>\n<parameter=command>\napt-get update\n</parameter>\n"
+        "<parameter=timeout_ms>\n300000\n</parameter>\n</function>\n</tool_call>",
+        calls=[("shell_command", {"command": "apt-get update", "timeout_ms": 300000})],
+    ),
+    V(
+        "iquest_coder",
+        "<tool_call>\n<function=shell_command>\n<parameter=command>\n12345\n</parameter>\n</function>\n</tool_call>",
+        calls=[("shell_command", {"command": 12345})],
+        differs=UNTYPED,
+    ),
+    V(
+        "iquest_coder",
+        "<tool_call>\n<function=do_it>\n<parameter=text>\nhello\n</parameter>\n<parameter=count>\n42\n</parameter>\n"
+        "<parameter=ratio>\n3.14\n</parameter>\n<parameter=flag>\ntrue\n</parameter>\n<parameter=tags>\n"
+        '["a", "b"]\n</parameter>\n<parameter=opts>\n{"k": 1, "nested": [1, 2, 3]}\n</parameter>\n'
+        "<parameter=numeric_str>\n007\n</parameter>\n</function>\n</tool_call>",
+        calls=[
+            (
+                "do_it",
+                {
+                    "text": "hello",
+                    "count": 42,
+                    "ratio": 3.14,
+                    "flag": True,
+                    "tags": ["a", "b"],
+                    "opts": {"k": 1, "nested": [1, 2, 3]},
+                    "numeric_str": "007",
+                },
+            )
+        ],
+    ),
+    # -- dots: MiniMax-M2's <invoke> elements in <dots_function_call> (vLLM test_dots_tool_parser.py) --------
+    V(
+        "dots",
+        "ok"
+        + dots(
+            dots_invoke("set_location", location='{"city": "Shanghai"}', days="3", include_weather="true")
+        ),
+        calls=[("set_location", {"location": {"city": "Shanghai"}, "days": 3, "include_weather": True})],
+        text="ok",
+    ),
+    V(
+        "dots",
+        dots(dots_invoke("search", query="chairs") + dots_invoke("open", id="7"))
+        + dots('{"name":"search","arguments":{"query":"tables"}}'),
+        calls=[("search", {"query": "chairs"}), ("open", {"id": 7}), ("search", {"query": "tables"})],
+    ),
+    V(
+        "dots",
+        dots(dots_invoke("ghost", query="chairs")),
+        calls=[("ghost", {"query": "chairs"})],
+        differs=UNKNOWN_TOOL,
+    ),
+    V(
+        "dots",
+        "visible" + dots(dots_invoke("search", query="chairs"), dots_invoke("search", query="tables")),
+        calls=[("search", {"query": "chairs"}), ("search", {"query": "tables"})],
+        text="visible",
+    ),
+    V(
+        "dots",
+        dots("garbage", dots_invoke("search", query="chairs")),
+        calls=[("search", {"query": "chairs"})],
+        bad=["invoke"],
+        differs="vLLM shows an unreadable call block as text; here it is a malformed call",
+    ),
+    V("dots", "some text </dots_function_call>", text="some text "),
+    V("dots", "answer <dots_func", text="answer <dots_func"),
+    V(
+        "dots",
+        dots('{"name":"search","arguments":{"query":"chairs"}}'),
+        calls=[("search", {"query": "chairs"})],
+    ),
+    V("dots", dots(dots_invoke("search", query="table")), calls=[("search", {"query": "table"})]),
+    # -- IQuest-Coder V2: GLM's <arg_key> pairs in <iquestcoder_tool_call> (vLLM
+    # test_iquest_coder_v2_tool_parser.py) -----------------------------------------------------------------
+    V(
+        "iquest_coder_v2",
+        "Just a plain assistant reply with no tool call.",
+        text="Just a plain assistant reply with no tool call.",
+    ),
+    V(
+        "iquest_coder_v2",
+        iq("get_current_weather", ("city", "Dallas"), ("state", "TX"), ("days", "3")),
+        calls=[("get_current_weather", {"city": "Dallas", "state": "TX", "days": 3})],
+    ),
+    V(
+        "iquest_coder_v2",
+        iq("get_current_weather", ("city", "12345")),
+        calls=[("get_current_weather", {"city": 12345})],
+        differs=UNTYPED,
+    ),
+    V("iquest_coder_v2", iq("get_current_weather"), calls=[("get_current_weather", {})]),
+    V(
+        "iquest_coder_v2",
+        "Let me look that up for you.\n" + iq("get_current_weather", ("city", "Dallas")),
+        calls=[("get_current_weather", {"city": "Dallas"})],
+        text="Let me look that up for you.\n",
+    ),
+    V(
+        "iquest_coder_v2",
+        iq("get_current_weather", ("city", "Dallas")) + iq("get_current_weather", ("city", "Orlando")),
+        calls=[("get_current_weather", {"city": "Dallas"}), ("get_current_weather", {"city": "Orlando"})],
+    ),
+    V(
+        "iquest_coder_v2",
+        f"{IQ_START}get_current_weather\n<arg_key>city</arg_key>\n<arg_value>Dallas</arg_value>\n{IQ_END}",
+        calls=[("get_current_weather", {"city": "Dallas"})],
+    ),
+    V(
+        "iquest_coder_v2",
+        f"{IQ_START}get_current_weather<arg_key>city</arg_key><arg_value>Dallas{IQ_END}",
+        bad=["not closed"],
+        differs="vLLM drops the call; here it is malformed, so the model can write it again",
+    ),
+    V(
+        "iquest_coder_v2",
+        "Checking the weather." + iq("get_current_weather", ("city", "Dallas")),
+        calls=[("get_current_weather", {"city": "Dallas"})],
+        text="Checking the weather.",
+    ),
+    # -- PLaMo 3: <|plamo:...|> tool requests (vLLM test_plamo3_tool_parser.py) -----------------------------
+    V("plamo3", "Regular response", text="Regular response"),
+    V("plamo3", f"Regular response{PLAMO_EOT}ignored", text="Regular response"),
+    V(
+        "plamo3",
+        "Answer<|plamo:begin_",
+        text="Answer<|plamo:begin_",
+        differs="vLLM removes an unfinished tag at the very end of the reply; the text is kept as written here",
+    ),
+    V(
+        "plamo3",
+        "Checking the weather." + plamo_requests(plamo_call("get_weather", '{"city": "Tokyo"}')),
+        calls=[TOKYO],
+        text="Checking the weather.",
+    ),
+    V(
+        "plamo3",
+        plamo_requests(plamo_call("echo", '{"text": "hi"}'), plamo_call("sum", '{"a": 1, "b": 2}')),
+        calls=[("echo", {"text": "hi"}), ("sum", {"a": 1, "b": 2})],
+    ),
+    *(
+        V(
+            "plamo3",
+            "Before tools." + PLAMO_REQS + unfinished,
+            text="Before tools.",
+            bad=["cut off"],
+            differs="vLLM drops an unfinished request; here it is reported as cut off",
+        )
+        for unfinished in (
+            "",
+            PLAMO_REQ,
+            PLAMO_REQ + PLAMO_NAME + "broken",
+            PLAMO_NAMED,
+            PLAMO_ARGS_OPEN,
+        )
+    ),
+    *(
+        V(
+            "plamo3",
+            "Before tools." + PLAMO_REQS + complete,
+            calls=[("broken", {"a": 1})],
+            text="Before tools.",
+            differs="vLLM drops a request whose closing tags never came; a complete call is a call here",
+        )
+        for complete in (PLAMO_ARGS_OPEN + PLAMO_ARGS_END, plamo_call("broken", '{"a": 1}'))
+    ),
+    V(
+        "plamo3",
+        "Before tools." + plamo_requests(plamo_call("sum", '{"a": 1}')),
+        calls=[("sum", {"a": 1})],
+        text="Before tools.",
+    ),
+    # -- K2 Horizon: IFM <ifm|tool_call> groups (vLLM test_k2_horizon_tool_parser.py) -----------------------
+    V(
+        "k2_horizon",
+        ifm(
+            ifm_xml("lookup", [("query", "123"), ("limit", "3")]),
+            ifm_xml("ping", []),
+            prefix="Before ",
+            suffix=" after.",
+        ),
+        calls=[("lookup", {"query": 123, "limit": 3}), ("ping", {})],
+        text="Before  after.",
+        differs=UNTYPED,
+    ),
+    V(
+        "k2_horizon",
+        ifm(ifm_json("lookup", {"limit": "2"})),
+        calls=[("lookup", {"limit": "2"})],
+        differs=SCHEMA,
+    ),
+    V(
+        "k2_horizon",
+        ifm(ifm_xml("lookup", [("query", "weather"), ("limit", "2")], typed=True)),
+        calls=[("lookup", {"query": "weather", "limit": 2})],
+    ),
+    V(
+        "k2_horizon",
+        ifm(ifm_json("ping", {})),
+        calls=[("ping", {})],
+        differs="vLLM reads only the format the request chose (a chat-template argument); all three are read here",
+    ),
+    V(
+        "k2_horizon",
+        ifm(ifm_xml("lookup", [("query", "x")], typed=True)),
+        calls=[("lookup", {"query": "x"})],
+        differs="vLLM reads only the format the request chose (a chat-template argument); all three are read here",
+    ),
+    V(
+        "k2_horizon",
+        ifm(ifm_json("lookup", {"enabled": "true"})),
+        calls=[("lookup", {"enabled": "true"})],
+        differs=SCHEMA,
+    ),
+    V("k2_horizon", ifm(ifm_json("missing", {})), calls=[("missing", {})], differs=UNKNOWN_TOOL),
+    V(
+        "k2_horizon",
+        "<ifm|tool_calls><ifm|tool_call>ping",
+        bad=["cut off"],
+        differs="vLLM gives the text back; an unfinished call is reported as cut off here",
+    ),
+    V(
+        "k2_horizon",
+        "<ifm|tool_calls><ifm|tool_call>ping</ifm|tool_call>",
+        calls=[("ping", {})],
+        differs="vLLM gives the text back without </ifm|tool_calls>; a complete call is a call here",
+    ),
+    V(
+        "k2_horizon",
+        ifm("junk"),
+        calls=[("junk", {})],
+        differs=(
+            "vLLM gives the text back; here a group's content is a call whose <ifm|tool_call> is missing, as "
+            "in Hunyuan 3 (an unknown tool then gets an error result)"
+        ),
+    ),
+    V(
+        "k2_horizon",
+        ifm(ifm_xml("lookup", [("limit", "2")]), prefix="Before", suffix="after"),
+        calls=[("lookup", {"limit": 2})],
+        text="Beforeafter",
+    ),
+    V("k2_horizon", ifm(ifm_xml("ping", []), prefix=" \n", suffix="\t "), calls=[("ping", {})]),
+    # -- HyperCLOVA X SEED Think: GLM's <arg_key> pairs, ChatML end of turn (vLLM
+    # test_hyperclovax_seed_think_tool_parser.py) -----------------------------------------------------------
+    V("hyperclovax_seed_think", "Just a regular response.", text="Just a regular response."),
+    V(
+        "hyperclovax_seed_think",
+        '<tool_call>get_current_weather\n<arg_key>location</arg_key>\n<arg_value>"Seoul"</arg_value>\n'
+        '<arg_key>unit</arg_key>\n<arg_value>"celsius"</arg_value>\n</tool_call>',
+        calls=[("get_current_weather", {"location": "Seoul", "unit": "celsius"})],
+    ),
+    V(
+        "hyperclovax_seed_think",
+        "<tool_call>get_current_weather\n<arg_key>location</arg_key>\n<arg_value>Seoul</arg_value>\n</tool_call>",
+        calls=[("get_current_weather", {"location": "Seoul"})],
+    ),
+    V(
+        "hyperclovax_seed_think",
+        "I'll check that for you." + HCX_SEOUL,
+        calls=[("get_current_weather", {"location": "Seoul"})],
+        text="I'll check that for you.",
+    ),
+    V(
+        "hyperclovax_seed_think",
+        "thinking aloud</think>\n\nokay, calling:" + HCX_SEOUL,
+        calls=[("get_current_weather", {"location": "Seoul"})],
+        text="okay, calling:",
+        reasoning="thinking aloud",
+        prompt="<|im_start|>assistant\n<think>\n",
+    ),
+    V(
+        "hyperclovax_seed_think",
+        HCX_SEOUL + "\n" + HCX_SEOUL.replace("Seoul", "Busan"),
+        calls=[
+            ("get_current_weather", {"location": "Seoul"}),
+            ("get_current_weather", {"location": "Busan"}),
+        ],
+    ),
+    V(
+        "hyperclovax_seed_think",
+        "<tool_call>\n</tool_call>",
+        bad=["function name"],
+        differs="vLLM gives the text back; a call-shaped block is never dropped here",
+    ),
+    V(
+        "hyperclovax_seed_think",
+        '[{"name": "get_current_weather", "parameters": {"location": "Seoul"}}]',
+        text='[{"name": "get_current_weather", "parameters": {"location": "Seoul"}}]',
+        differs=HCX_BARE_JSON,
+    ),
+    V(
+        "hyperclovax_seed_think",
+        '{"name": "get_current_weather", "parameters": {"location": "Busan"}}',
+        text='{"name": "get_current_weather", "parameters": {"location": "Busan"}}',
+        differs=HCX_BARE_JSON,
+    ),
+    V("hyperclovax_seed_think", "[not, valid, json", text="[not, valid, json"),
+    V(
+        "hyperclovax_seed_think",
+        "Let me check." + HCX_SEOUL,
+        calls=[("get_current_weather", {"location": "Seoul"})],
+        text="Let me check.",
+    ),
+    V("hyperclovax_seed_think", "answer<|im_end|>", text="answer"),
+    # -- HyperCLOVA X SEED Think 14B: "-> tool/function_call" and a JSON list (vLLM
+    # test_hyperclovax_seed_think_14b_tool_parser.py) -------------------------------------------------------
+    V(
+        "hyperclovax_seed_think_14b",
+        HCX_HEADER + '[{"name": "get_weather", "arguments": {"city": "Seoul"}}]' + HCX_END,
+        calls=[("get_weather", {"city": "Seoul"})],
+    ),
+    V(
+        "hyperclovax_seed_think_14b",
+        HCX_HEADER + '[{"name": "get_weather", "parameters": {"a": 1}}]' + HCX_END,
+        calls=[("get_weather", {"a": 1})],
+    ),
+    V(
+        "hyperclovax_seed_think_14b",
+        '[{"name": "get_weather", "parameters": {"city": "Busan"}}]',
+        text='[{"name": "get_weather", "parameters": {"city": "Busan"}}]',
+        differs="vLLM reads a bare JSON list when the request lists tools (its reasoning parser may strip the "
+        "header); without the header it is text here, as parsers here see no tool list",
+    ),
+    V(
+        "hyperclovax_seed_think_14b",
+        HCX_HEADER + '[{"name": "a", "arguments": {"x": 1}}, {"name": "b", "arguments": {"y": 2}}]' + HCX_END,
+        calls=[("a", {"x": 1}), ("b", {"y": 2})],
+    ),
+    V(
+        "hyperclovax_seed_think_14b",
+        '-> tool/get_current_weather\n{"city": "Seoul"}',
+        text='-> tool/get_current_weather\n{"city": "Seoul"}',
+    ),
+    V(
+        "hyperclovax_seed_think_14b",
+        "I cannot find the weather right now.",
+        text="I cannot find the weather right now.",
     ),
 )
 
