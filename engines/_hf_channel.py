@@ -87,13 +87,7 @@ class ThreadToLoopChannel(Generic[T]):
                 return False
             self._items.append(item)
             waiter, self._waiter = self._waiter, None
-        if waiter is not None:
-            try:
-                self._call_soon(waiter.set)
-            except Exception:  # the event loop has ended: nobody is listening any more
-                self.close()
-                return False
-        return True
+        return self._wake(waiter)
 
     def offer(self, item: T) -> bool | None:
         """Producer: queue ``item`` without waiting. ``True`` when queued, ``False`` when the buffer is
@@ -105,12 +99,16 @@ class ThreadToLoopChannel(Generic[T]):
                 return False
             self._items.append(item)
             waiter, self._waiter = self._waiter, None
+        return True if self._wake(waiter) else None
+
+    def _wake(self, waiter: anyio.Event | None) -> bool:
+        """Wake the waiting consumer; ``False`` (and the channel closed) if its event loop has ended."""
         if waiter is not None:
             try:
                 self._call_soon(waiter.set)
             except Exception:  # the event loop has ended: nobody is listening any more
                 self.close()
-                return None
+                return False
         return True
 
     def force(self, item: T) -> None:
