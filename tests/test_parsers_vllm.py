@@ -1593,6 +1593,43 @@ CASES: tuple[V, ...] = (
         calls=[("get_weather", {"city": "Beijing"})],
         text="Hi! ",
     ),
+    # (vLLM main's newer test_kimi_k2_tool_parser.py)
+    V(
+        "kimi_k2",
+        "Let me check. " + kimi(("0", '{"city": "Tokyo", "unit": "celsius"}')),
+        calls=[("0", {"city": "Tokyo", "unit": "celsius"})],
+        text="Let me check. ",
+        differs="vLLM picks the tool for a bare counter id ('0') from the request's tool list; parsers here see "
+        "no tool list (the conversation answers the unknown tool '0' with an error)",
+    ),
+    V(
+        "kimi_k2",
+        "Let me check. " + kimi(("0", '{"city": "Tokyo"')),
+        bad=["invalid JSON"],
+        text="Let me check. ",
+        differs="vLLM picks the tool from the request's tool list and passes the broken arguments on; here the "
+        "call is malformed, with an error",
+    ),
+    V(
+        "kimi_k2",
+        "Now let me get news. " + kimi(("functions.get_news:0", '{"topic": "weather in Beijing"}')),
+        calls=[("get_news", {"topic": "weather in Beijing"})],
+        text="Now let me get news. ",
+        ids=["functions.get_news:0"],
+    ),
+    V(
+        "kimi_k2",
+        "Compare. " + kimi(("functions.search:0", '{"q": "cats"}'), ("functions.search:1", '{"q": "dogs"}')),
+        calls=[("search", {"q": "cats"}), ("search", {"q": "dogs"})],
+        text="Compare. ",
+    ),
+    V(
+        "kimi_k2",
+        "Before. " + kimi(("functions.get_weather:0", '{"city": "Tokyo"} ')) + " After tools.",
+        calls=[("get_weather", {"city": "Tokyo"})],
+        text="Before.  After tools.",
+        differs=KEEPS_TEXT,
+    ),
     # (vLLM test_rust_tool_parser.py: the Rust parser's Kimi K2 inputs)
     V(
         "kimi_k2",
@@ -2191,6 +2228,33 @@ CASES: tuple[V, ...] = (
     ),
     V("qwen3_xml", "<tool_call><function=func>", bad=["cut off"]),
     V("qwen3_xml", "<tool_call><function=></function></tool_call>", bad=["no function name"]),
+    # (vLLM main's newer test_qwen3coder_tool_parser.py: anyOf-typed parameters; no schema is needed here)
+    V(
+        "qwen3_coder",
+        "<tool_call>\n<function=test_anyof>\n<parameter=anyof_int>\n5\n</parameter>\n<parameter=anyof_str>\nhello\n"
+        '</parameter>\n<parameter=anyof_array>\n["a", "b", "c"]\n</parameter>\n<parameter=anyof_obj>\n{"key": "value"}\n'
+        "</parameter>\n<parameter=type_as_array>\n42\n</parameter>\n<parameter=multi_non_null>\nsome text\n</parameter>\n"
+        "</function>\n</tool_call>",
+        calls=[
+            (
+                "test_anyof",
+                {
+                    "anyof_int": 5,
+                    "anyof_str": "hello",
+                    "anyof_array": ["a", "b", "c"],
+                    "anyof_obj": {"key": "value"},
+                    "type_as_array": 42,
+                    "multi_non_null": "some text",
+                },
+            )
+        ],
+    ),
+    V(
+        "qwen3_coder",
+        "<tool_call>\n<function=search_web>\n<parameter=query>\nvllm tool parser\n</parameter>\n<parameter=count>\n10\n"
+        "</parameter>\n<parameter=verbose>\ntrue\n</parameter>\n</function>\n</tool_call>",
+        calls=[("search_web", {"query": "vllm tool parser", "count": 10, "verbose": True})],
+    ),
     # (vLLM test_qwen36_bugs.py and test_qwen3_xml_coder_shared.py: regressions, several from real agent output)
     V(
         "qwen3_xml",
@@ -2580,6 +2644,14 @@ CASES: tuple[V, ...] = (
             )
         ],
     ),
+    # (vLLM main's newer test_gemma4_tool_parser.py: the whole replies its streaming tests split)
+    V(
+        "gemma4",
+        '<|tool_call>call:get_weather{location:<|"|>Tokyo<|"|>,unit:<|"|>celsius<|"|>}<tool_call|>',
+        calls=[("get_weather", {"location": "Tokyo", "unit": "celsius"})],
+    ),
+    V("gemma4", "<|tool_call>call:set{flag:false}<tool_call|>", calls=[("set", {"flag": False})]),
+    V("gemma4", "<|tool_call>call:set{count:42}<tool_call|>", calls=[("set", {"count": 42})]),
     # (vLLM test_gemma4_regex_and_bare_calls.py, test_gemma4_utils.py: the offline parser's real output variations)
     V(
         "gemma4",
