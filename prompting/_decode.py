@@ -530,6 +530,13 @@ def _strip_one_newline(value: str) -> str:
     return value
 
 
+def _qwen_literal_tags(name: str, problem: str) -> str:
+    return (
+        f"the call to {name!r} cannot be read: {problem} (a value that holds this format's own tags as text "
+        "cannot be told apart from the markup)"
+    )
+
+
 def qwen_xml_calls(body: str) -> list[ToolCall]:
     """Qwen3-Coder / Seed-OSS ``<function=name><parameter=k>v</parameter></function>`` bodies.
 
@@ -541,7 +548,11 @@ def qwen_xml_calls(body: str) -> list[ToolCall]:
     # MiMo-V2-Flash sometimes writes a parameter before the <function=...> it belongs to, inside the same
     # <tool_call>: with one function in the block the parameter is that call's; with several it is not
     # clear whose it is, and the block is malformed.
-    stray = list(_QWEN_PARAM.finditer(_QWEN_FUNCTION.sub("", body)))
+    outside = _QWEN_FUNCTION.sub("", body)
+    stray = list(_QWEN_PARAM.finditer(outside))
+    if functions and ("</function>" in outside or "</parameter>" in _QWEN_PARAM.sub("", outside)):
+        name = functions[0].group(1).strip()
+        raise MalformedCall(_qwen_literal_tags(name, "closing tags follow its </function>"), name=name)
     if stray and len(functions) != 1:
         raise MalformedCall(
             f"<parameter={stray[0].group(1).strip()}> is outside every <function=...> element; write each "
@@ -555,10 +566,29 @@ def qwen_xml_calls(body: str) -> list[ToolCall]:
             calls.append(ToolCall(name="", error="<function=...> has no function name", raw=raw))
             continue
         params = [*stray, *_QWEN_PARAM.finditer(match.group(2))]
-        args, texts = untyped_arguments((p.group(1).strip(), _strip_one_newline(p.group(2))) for p in params)
         if not match.group(0).rstrip().endswith("</function>"):
             calls.append(ToolCall(name=name, error="the <function=...> element is not closed", raw=raw))
             continue
+        # A value holding this format's own tags as literal text (a file that is a parser fixture or a chat
+        # template) cannot be told apart from the markup without the tool's schema: the first </parameter>
+        # ends the value, and what follows would silently become other arguments, or be lost. An argument
+        # named twice, a <function=...> inside the call or a </parameter> outside every parameter shows it.
+        names = [p.group(1).strip() for p in params]
+        twice = next((key for i, key in enumerate(names) if key in names[:i]), None)
+        if twice is not None:
+            problem = f"the parameter {twice!r} is given twice"
+        elif "<function=" in match.group(2):
+            problem = "it holds another <function="
+        elif "</parameter>" in _QWEN_PARAM.sub("", match.group(2)):
+            problem = "a </parameter> is outside every parameter"
+        else:
+            problem = ""
+        if problem:
+            calls.append(ToolCall(name=name, error=_qwen_literal_tags(name, problem), raw=raw))
+            continue
+        args, texts = untyped_arguments(
+            (key, _strip_one_newline(p.group(2))) for key, p in zip(names, params, strict=True)
+        )
         calls.append(ToolCall(name=name, arguments=args, texts=texts))
     if not calls:
         raise MalformedCall(

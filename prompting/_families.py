@@ -509,6 +509,9 @@ class Qwen3CoderParser(MarkupParser):
             decode=lambda b: qwen_xml_calls(f"<function={b}</function>"),
         ),
         Block("</tool_call>", "drop"),  # after a bare <function=...> call
+        # closing tags left over when a value held the format's own tags as text (the call is malformed)
+        Block("</function>", "drop"),
+        Block("</parameter>", "drop"),
         THINK,
         STRAY_THINK_END,
     )
@@ -1105,8 +1108,16 @@ class Gemma4Parser(MarkupParser):
     name: ClassVar[str] = "gemma4"
     template_markers: ClassVar[TemplateMarkers] = (("<|tool_call>", "<tool_call|>"),)
     blocks: ClassVar[tuple[Block, ...]] = (
-        Block("<|tool_call>", "calls", end=("<tool_call|>",), decode=gemma4_calls),
+        # the model sometimes ends a call with the end of its turn instead of <tool_call|>
+        Block(
+            "<|tool_call>",
+            "calls",
+            end=("<tool_call|>", "<turn|>"),
+            keep_end=frozenset({"<turn|>"}),
+            decode=gemma4_calls,
+        ),
         _GEMMA_THOUGHT,
+        Block("<channel|>", "drop"),  # the end of a thought the prompt opened
     )
     reasoning_block: ClassVar[Block | None] = _GEMMA_THOUGHT
     stop_markers: ClassVar[tuple[str, ...]] = ("<turn|>", "<end_of_turn>")

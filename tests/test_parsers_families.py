@@ -508,6 +508,32 @@ CASES = {
         reasoning="plan",
         malformed=["not closed"],
     ),
+    "qwen3-coder-value-with-its-own-tags-is-malformed": Case(
+        "qwen3_coder",
+        "<tool_call>\n<function=write_file>\n<parameter=path>\nfixture.py\n</parameter>\n<parameter=content>\n"
+        'doc = """\n<parameter=path>\nliteral/value\n</parameter>\n"""\n</parameter>\n</function>\n</tool_call>\n'
+        "<tool_call>\n<function=write_file>\n<parameter=path>\na.py\n</parameter>\n<parameter=content>\n"
+        'T = """\n</parameter>\n<parameter=new_string>\nx\n</parameter>\n"""\n</parameter>\n</function>\n'
+        "</tool_call>\n<tool_call>\n<function=write_file>\n<parameter=content>\n"
+        '"</function>",\n</parameter>\n</function>\n</tool_call>',
+        malformed=["'path' is given twice", "outside every parameter", "closing tags follow"],
+    ),
+    "qwen3-coder-nested-literal-call-leaves-no-closing-tags-in-text": Case(
+        "qwen3_coder",
+        "<tool_call>\n<function=write_file>\n<parameter=content>\n<tool_call>\n<function=f>\n<parameter=a>\n1\n"
+        "</parameter>\n</function>\n</tool_call>\n</parameter>\n</function>\n</tool_call>",
+        malformed=["another <function="],
+    ),
+    "gemma4-call-closed-by-end-of-turn": Case(
+        "gemma4",
+        '<|tool_call>call:gdb{args:<|"|>-batch<|"|>}<turn|>ignored',
+        calls=[("gdb", {"args": "-batch"})],
+    ),
+    "gemma4-stray-end-of-thought-is-removed": Case(
+        "gemma4",
+        "<channel|>The answer is 4.",
+        text="The answer is 4.",
+    ),
     "reasoning-only": Case(
         "reasoning",
         "<think>hmm</think>Hello <tool_call>not parsed</tool_call>",

@@ -286,6 +286,44 @@ UNKNOWN_TOOL = (
 )
 
 
+CUT_AT_FINISH = (
+    "vLLM closes the arguments of a stream that stopped before the closing tag; the call is reported as "
+    "cut off here"
+)
+LITERAL_TAGS = (
+    "vLLM tells a value's literal tags from the markup with the tool schema and lookahead; without a schema "
+    "the call is malformed here rather than silently wrong"
+)
+GEMMA_BARE = "vLLM's offline fallback reads a bare call:NAME{...}; here only <|tool_call> opens a call"
+NONE_TEXT = (
+    "vLLM reads Python's None as null for a nullable parameter of the schema; None is no JSON literal and "
+    "stays text here"
+)
+QC_PARIS_LONDON = (
+    "<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n</function>\n</tool_call>\n"
+    "<tool_call>\n<function=get_weather>\n<parameter=city>\nLondon\n</parameter>\n</function>\n</tool_call>"
+)
+PARIS, LONDON = ("get_weather", {"city": "Paris"}), ("get_weather", {"city": "London"})
+
+
+def write_file(path: str, content: str) -> str:
+    """A Qwen3-Coder write_file call, as vLLM's shared Qwen3 tests build it."""
+    return (
+        f"<tool_call>\n<function=write_file>\n<parameter=path>\n{path}\n</parameter>\n"
+        f"<parameter=content>\n{content}</parameter>\n</function>\n</tool_call>"
+    )
+
+
+def dsml4_typed(name: str, params: list[tuple[str, str, bool]]) -> str:
+    """A DeepSeek V4 invoke with string="true|false" parameters on their own lines (vLLM's Rust parser test)."""
+    body = "\n".join(f'{PARAM_START}{k}" string="{str(t).lower()}">{v}{PARAM_END}' for k, v, t in params)
+    return f'{INV_START}{name}">\n{body}\n{INV_END}\n'
+
+
+HY3_ARGS = "<arg_key>city</arg_key>\n<arg_value>Beijing</arg_value>"
+HY3_OPEN = "<tool_calls>\n<tool_call>get_weather<tool_sep>\n"
+
+
 def dots(*bodies: str) -> str:
     """dots call blocks, one per body."""
     return "".join(f"<dots_function_call>{body}</dots_function_call>" for body in bodies)
@@ -417,6 +455,12 @@ CASES: tuple[V, ...] = (
         'Hi!<tool_call>{"name": "f", "arguments": {"x": 1}}</tool_call>',
         calls=[("f", {"x": 1})],
         text="Hi!",
+    ),
+    # (vLLM test_format_conformance.py)
+    V(
+        "hermes",
+        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "SF"}}\n</tool_call>',
+        calls=[("get_weather", {"city": "SF"})],
     ),
     # -- granite4: Hermes markup (vLLM test_granite4_tool_parser.py, test_hermes_tool_parser.py) ---
     V(
@@ -766,6 +810,12 @@ CASES: tuple[V, ...] = (
         bad=["cut off"],
         differs="vLLM gives the text back; a call-shaped block is never dropped here",
     ),
+    # (vLLM test_format_conformance.py)
+    V(
+        "pythonic",
+        '[get_weather(city="SF", units="metric")]',
+        calls=[("get_weather", {"city": "SF", "units": "metric"})],
+    ),
     # -- Llama 4 pythonic (vLLM test_llama4_pythonic_tool_parser.py) -----------------------------
     V("llama4", "How can I help you today?", text="How can I help you today?"),
     V("llama4", "[get_weather(city='LA', metric='C')]", calls=[LA]),
@@ -1016,6 +1066,12 @@ CASES: tuple[V, ...] = (
         calls=[ADD12],
         text="Some text",
     ),
+    # (vLLM test_format_conformance.py)
+    V(
+        "mistral",
+        '[TOOL_CALLS][{"name": "get_weather", "arguments": {"city": "SF"}}]',
+        calls=[("get_weather", {"city": "SF"})],
+    ),
     # v11 and later, as vLLM decodes them (it strips the [ARGS] special token; hermitcrab reads both forms)
     V(
         "mistral_v11",
@@ -1059,6 +1115,9 @@ CASES: tuple[V, ...] = (
     ),
     V("mistral_v11", '[TOOL_CALLS]add{"a": 1, "b": 2}', calls=[ADD12]),
     V("mistral_v11", "[TOOL_CALLS]add{}", calls=[("add", {})]),
+    V(
+        "mistral_v11", '[TOOL_CALLS]get_weather{"city": "SF"}', calls=[("get_weather", {"city": "SF"})]
+    ),  # (test_format_conformance.py)
     # the same calls as the model writes them with its special tokens
     V(
         "mistral_v11",
@@ -1165,6 +1224,18 @@ CASES: tuple[V, ...] = (
         DS_BEGIN + "function" + DS_SEP + 'get_weather\n```json\n{"city": "Tokyo"}\n```' + DS_END,
         calls=[("get_weather", {"city": "Tokyo"})],
         differs="vLLM finds no call without <｜tool▁call▁begin｜>; the call inside the section is read here",
+    ),
+    # (vLLM test_format_conformance.py)
+    V(
+        "deepseek_v3",
+        DS_BEGIN
+        + DS_CALL
+        + "function"
+        + DS_SEP
+        + 'get_weather\n```json\n{"city": "SF"}\n```'
+        + DS_CALL_END
+        + DS_END,
+        calls=[("get_weather", {"city": "SF"})],
     ),
     # -- DeepSeek V3.1 (vLLM test_deepseekv31_tool_parser.py) -------------------------------------
     V(
@@ -1376,6 +1447,24 @@ CASES: tuple[V, ...] = (
         calls=[("get_weather", {"arguments": {"location": "Beijing"}})],
         differs="vLLM unwraps a lone 'arguments' parameter by looking at the tool schema; parsers here have no schema",
     ),
+    # (vLLM test_rust_tool_parser.py: the Rust parser's DeepSeek V4 inputs)
+    V(
+        "deepseek_v4",
+        "Let me create it. "
+        + TC4_START
+        + "\n"
+        + dsml4_typed("get_weather", [("location", "SF", True), ("date", "2024-01-16", True)])
+        + dsml4_typed("add", [("x", "3", False), ("y", "5", False)])
+        + TC4_END,
+        calls=[("get_weather", {"location": "SF", "date": "2024-01-16"}), ("add", {"x": 3, "y": 5})],
+        text="Let me create it. ",
+    ),
+    # (vLLM test_format_conformance.py)
+    V(
+        "deepseek_v4",
+        TC4_START + "\n" + dsml4_typed("get_weather", [("city", "SF", True)]) + TC4_END,
+        calls=[("get_weather", {"city": "SF"})],
+    ),
     # -- Kimi K2 (vLLM test_kimi_k2_tool_parser.py) ------------------------------------------------
     V("kimi_k2", "This is a test", text="This is a test"),
     V(
@@ -1503,6 +1592,73 @@ CASES: tuple[V, ...] = (
         "Hi! " + kimi(("functions.get_weather:0", '{"city": "Beijing"}')),
         calls=[("get_weather", {"city": "Beijing"})],
         text="Hi! ",
+    ),
+    # (vLLM main's newer test_kimi_k2_tool_parser.py)
+    V(
+        "kimi_k2",
+        "Let me check. " + kimi(("0", '{"city": "Tokyo", "unit": "celsius"}')),
+        calls=[("0", {"city": "Tokyo", "unit": "celsius"})],
+        text="Let me check. ",
+        differs="vLLM picks the tool for a bare counter id ('0') from the request's tool list; parsers here see "
+        "no tool list (the conversation answers the unknown tool '0' with an error)",
+    ),
+    V(
+        "kimi_k2",
+        "Let me check. " + kimi(("0", '{"city": "Tokyo"')),
+        bad=["invalid JSON"],
+        text="Let me check. ",
+        differs="vLLM picks the tool from the request's tool list and passes the broken arguments on; here the "
+        "call is malformed, with an error",
+    ),
+    V(
+        "kimi_k2",
+        "Now let me get news. " + kimi(("functions.get_news:0", '{"topic": "weather in Beijing"}')),
+        calls=[("get_news", {"topic": "weather in Beijing"})],
+        text="Now let me get news. ",
+        ids=["functions.get_news:0"],
+    ),
+    V(
+        "kimi_k2",
+        "Compare. " + kimi(("functions.search:0", '{"q": "cats"}'), ("functions.search:1", '{"q": "dogs"}')),
+        calls=[("search", {"q": "cats"}), ("search", {"q": "dogs"})],
+        text="Compare. ",
+    ),
+    V(
+        "kimi_k2",
+        "Before. " + kimi(("functions.get_weather:0", '{"city": "Tokyo"} ')) + " After tools.",
+        calls=[("get_weather", {"city": "Tokyo"})],
+        text="Before.  After tools.",
+        differs=KEEPS_TEXT,
+    ),
+    # (vLLM test_rust_tool_parser.py: the Rust parser's Kimi K2 inputs)
+    V(
+        "kimi_k2",
+        "Let me check. "
+        + kimi(
+            ("functions.get_weather:0", '{"location": "SF", "date": "2024-01-16"}'),
+            ("functions.add:1", '{"x": 3, "y": 5}'),
+        ),
+        calls=[("get_weather", {"location": "SF", "date": "2024-01-16"}), ("add", {"x": 3, "y": 5})],
+        text="Let me check. ",
+        ids=["functions.get_weather:0", "functions.add:1"],
+    ),
+    V(
+        "kimi_k2",
+        K_SB
+        + K_TB
+        + 'functions.get_weather:0<|tool_call_argument_begin|>{"location": "SF"}'
+        + K_TE
+        + K_TB
+        + "invalid<|tool_call_argument_begin|>{}",
+        calls=[("get_weather", {"location": "SF"}), ("invalid", {})],
+        differs="vLLM streams an unfinished call whose id lacks ':N' as text; the complete-looking call is "
+        "kept here (Kimi's calls often lack <|tool_call_end|>; an unknown tool gets an error result)",
+    ),
+    # (vLLM test_format_conformance.py)
+    V(
+        "kimi_k2",
+        K_SB + K_TB + 'functions.get_weather:0\n<|tool_call_argument_begin|>{"city": "SF"}' + K_TE + K_SE,
+        calls=[("get_weather", {"city": "SF"})],
     ),
     # -- GLM-4.5/4.6 (vLLM test_glm4_moe_tool_parser.py) -------------------------------------------
     V("glm4", "This is a test", text="This is a test"),
@@ -1671,6 +1827,19 @@ CASES: tuple[V, ...] = (
         calls=[("get_weather", {"city": "Beijing"}), ("get_weather", {"city": "Shanghai"})],
     ),
     V("glm47", "  \n  <tool_call>get_current_date</tool_call>", calls=[("get_current_date", {})]),
+    # (vLLM test_glm47_final_delta_bug.py: the whole reply its streamed stages build)
+    V(
+        "glm47",
+        "<tool_call>get_weather\n<arg_key>city</arg_key><arg_value>Beijing</arg_value><arg_key>date</arg_key>"
+        "<arg_value>2025-08-01</arg_value></tool_call>",
+        calls=[BEIJING_DATE],
+    ),
+    # (vLLM test_format_conformance.py: registered as glm45)
+    V(
+        "glm45",
+        "<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>SF</arg_value>\n</tool_call>",
+        calls=[("get_weather", {"city": "SF"})],
+    ),
     # -- MiniMax-M1 (vLLM test_minimax_tool_parser.py) ---------------------------------------------
     V("minimax_m1", "This is a test", text="This is a test"),
     V("minimax_m1", "<tool_calls>\n" + J_DALLAS + "\n</tool_calls>", calls=[DALLAS]),
@@ -1871,6 +2040,29 @@ CASES: tuple[V, ...] = (
         "</invoke></minimax:tool_call>",
         calls=[("echo", {"value": "nil"})],
     ),
+    # (vLLM test_minimax_m2_sanitized_tool_parser.py: a real reply with a stray space in a file name)
+    V(
+        "minimax_m2",
+        '<minimax:tool_call><invoke name="read_file"><parameter name="path">scripts/monkey_character. gd</parameter>'
+        "</invoke></minimax:tool_call>",
+        calls=[("read_file", {"path": "scripts/monkey_character. gd"})],
+        differs="vLLM's sanitized variant rewrites '. gd' to '.gd'; what the model wrote is kept here",
+    ),
+    V(
+        "minimax_m2",
+        'Reading scripts/monkey_character. gd\n<minimax:tool_call><invoke name="read_file"><parameter name="path">'
+        "scripts/monkey_character. gd</parameter></invoke></minimax:tool_call>",
+        calls=[("read_file", {"path": "scripts/monkey_character. gd"})],
+        text="Reading scripts/monkey_character. gd\n",
+        differs="vLLM's sanitized variant rewrites '. gd' to '.gd'; what the model wrote is kept here",
+    ),
+    # (vLLM test_format_conformance.py)
+    V(
+        "minimax_m2",
+        '<minimax:tool_call>\n<invoke name="get_weather">\n<parameter name="city">SF</parameter>\n</invoke>\n'
+        "</minimax:tool_call>",
+        calls=[("get_weather", {"city": "SF"})],
+    ),
     # -- Qwen3-Coder (vLLM test_qwen3coder_tool_parser.py, test_qwen3xml_tool_parser.py) -----------
     V(
         "qwen3_coder",
@@ -2036,6 +2228,174 @@ CASES: tuple[V, ...] = (
     ),
     V("qwen3_xml", "<tool_call><function=func>", bad=["cut off"]),
     V("qwen3_xml", "<tool_call><function=></function></tool_call>", bad=["no function name"]),
+    # (vLLM main's newer test_qwen3coder_tool_parser.py: anyOf-typed parameters; no schema is needed here)
+    V(
+        "qwen3_coder",
+        "<tool_call>\n<function=test_anyof>\n<parameter=anyof_int>\n5\n</parameter>\n<parameter=anyof_str>\nhello\n"
+        '</parameter>\n<parameter=anyof_array>\n["a", "b", "c"]\n</parameter>\n<parameter=anyof_obj>\n{"key": "value"}\n'
+        "</parameter>\n<parameter=type_as_array>\n42\n</parameter>\n<parameter=multi_non_null>\nsome text\n</parameter>\n"
+        "</function>\n</tool_call>",
+        calls=[
+            (
+                "test_anyof",
+                {
+                    "anyof_int": 5,
+                    "anyof_str": "hello",
+                    "anyof_array": ["a", "b", "c"],
+                    "anyof_obj": {"key": "value"},
+                    "type_as_array": 42,
+                    "multi_non_null": "some text",
+                },
+            )
+        ],
+    ),
+    V(
+        "qwen3_coder",
+        "<tool_call>\n<function=search_web>\n<parameter=query>\nvllm tool parser\n</parameter>\n<parameter=count>\n10\n"
+        "</parameter>\n<parameter=verbose>\ntrue\n</parameter>\n</function>\n</tool_call>",
+        calls=[("search_web", {"query": "vllm tool parser", "count": 10, "verbose": True})],
+    ),
+    # (vLLM test_qwen36_bugs.py and test_qwen3_xml_coder_shared.py: regressions, several from real agent output)
+    V(
+        "qwen3_xml",
+        '<tool_call>\n<function=pick>\n<parameter=items>\n["a", "b", 1, true]\n</parameter>\n</function>\n</tool_call>',
+        calls=[("pick", {"items": ["a", "b", 1, True]})],
+    ),
+    V("qwen3_coder", QC_PARIS_LONDON, calls=[PARIS, LONDON]),
+    V("qwen3_coder", QC_PARIS_LONDON + "\nAll done!", calls=[PARIS, LONDON], text="All done!"),
+    V(
+        "qwen3_coder",
+        "<tool_call>\n<function=get_weather>\n<parameter=city>Paris</parameter>\n</function>\n</tool_call>\n"
+        "I hope this helps!",
+        calls=[PARIS],
+        text="I hope this helps!",
+    ),
+    V(
+        "qwen3_coder",
+        "<tool_call>\n<function=search>\n<parameter=query>null</parameter>\n</function>\n</tool_call>",
+        calls=[("search", {"query": None})],
+        differs=SCHEMA,
+    ),
+    V(
+        "qwen3_coder",
+        "<tool_call>\n<function=set_code>\n<parameter=code>42</parameter>\n</function>\n</tool_call>",
+        calls=[("set_code", {"code": 42})],
+        differs=SCHEMA,
+    ),
+    V(
+        "qwen3_coder",
+        "<tool_call>\n<function=set_count>\n<parameter=count>42</parameter>\n</function>\n</tool_call>",
+        calls=[("set_count", {"count": 42})],
+    ),
+    V(
+        "qwen3_coder",
+        "<tool_call>\n<function=set_count>\n<parameter=count>None</parameter>\n</function>\n</tool_call>",
+        calls=[("set_count", {"count": "None"})],
+        differs=NONE_TEXT,
+    ),
+    V(
+        "qwen3_coder",
+        "<tool_call>\n<function=set_value>\n<parameter=optional>None</parameter>\n</function>\n</tool_call>",
+        calls=[("set_value", {"optional": "None"})],
+        differs=NONE_TEXT,
+    ),
+    V(
+        "qwen3_coder",
+        "<tool_call>\n<function=set_value>\n<parameter=optional>null</parameter>\n</function>\n</tool_call>",
+        calls=[("set_value", {"optional": None})],
+    ),
+    V(
+        "qwen3_coder",
+        "<tool_call>\n<function=process>\n<parameter=name>\nhello\n</parameter>\n<parameter=data>\n"
+        "\"{'key': 'value', 'n': 1}\"\n</parameter>\n</function>\n</tool_call>\n",
+        calls=[("process", {"name": "hello", "data": "{'key': 'value', 'n': 1}"})],
+        differs="vLLM decodes the JSON string once more, as Python, because the schema says object; a JSON "
+        "string stays a string here",
+    ),
+    V(
+        "qwen3_coder",
+        write_file(
+            "test.py",
+            'char_deltas = [\n    "<tool_call>\\n",\n    "<parameter=query>\\n",\n    "\\n</parameter>\\n",\n'
+            '    "</function>\\n",\n]\n',
+        )
+        + "\n",
+        bad=["closing tags follow"],
+        differs=LITERAL_TAGS,
+    ),
+    V(
+        "qwen3_coder",
+        write_file(
+            "test_template.py",
+            'TOOL_CALL_TEMPLATE = """\n</parameter>\n<parameter=new_string>\n#!/usr/bin/env python3\n</parameter>\n"""\n',
+        )
+        + "\n",
+        bad=["outside every parameter"],
+        differs=LITERAL_TAGS,
+    ),
+    V(
+        "qwen3_coder",
+        write_file("fixture.py", 'doc = """\n<parameter=path>\nliteral/value\n</parameter>\n"""\n'),
+        bad=["'path' is given twice"],
+        differs=LITERAL_TAGS,
+    ),
+    V(
+        "qwen3_coder",
+        write_file(
+            "fixture.py",
+            'doc = """\n<tool_call>\n<function=write_file>\n<parameter=path>\nliteral/value.txt\n</parameter>\n'
+            '<parameter=content>\nhello\n</parameter>\n</function>\n</tool_call>\n"""\n',
+        ),
+        bad=["'path' is given twice"],
+        text='"""\n\n\n',
+        differs=LITERAL_TAGS + " (the call ends at the literal </tool_call>; the rest of the value is text)",
+    ),
+    V(
+        "qwen3_coder",
+        "<tool_call>\n<function=foo>\n<parameter=bar>baz</parameter>\n</function>\n</tool_call>\n\n"
+        + write_file(
+            "fixture.py",
+            'template = """\n<tool_call>\n<function=foo>\n<parameter=bar>baz</parameter>\n</function>\n'
+            '</tool_call>\n"""\n',
+        ),
+        calls=[("foo", {"bar": "baz"})],
+        bad=["another <function="],
+        text='"""\n\n\n',
+        differs=LITERAL_TAGS + " (the call ends at the literal </tool_call>; the rest of the value is text)",
+    ),
+    V(
+        "qwen3_coder",
+        "<tool_call>\n<function={{ tc.name }}>\n<parameter={{ k }}>\n{{ v }}\n</parameter>\n</function>\n"
+        "</tool_call>\n\n"
+        "<tool_call>\n<function=write_file>\n<parameter=path>\nout.txt\n</parameter>\n<parameter=content>\nhello\n"
+        "</parameter>\n</function>\n</tool_call>",
+        calls=[
+            ("{{ tc.name }}", {"{{ k }}": "{{ v }}"}),
+            ("write_file", {"path": "out.txt", "content": "hello"}),
+        ],
+        differs="vLLM drops a call whose name is an unrendered template; it is kept here (the conversation "
+        "answers an unknown tool with an error)",
+    ),
+    V(
+        "qwen3_coder",
+        "I'll show: <tool_call>example</tool_call>. Now real:\n<tool_call>\n<function=log>\n<parameter=msg>\nhi\n"
+        "</parameter>\n</function>\n</tool_call>",
+        calls=[("log", {"msg": "hi"})],
+        bad=["<function=NAME>"],
+        text="I'll show: . Now real:\n",
+        differs="vLLM keeps a <tool_call> without <function=...> in the content; here it is a malformed call",
+    ),
+    # (vLLM test_format_conformance.py: each parser's documented format)
+    V(
+        "qwen3_xml",
+        "<tool_call>\n<function=get_weather>\n<parameter=city>\nSF\n</parameter>\n</function>\n</tool_call>",
+        calls=[("get_weather", {"city": "SF"})],
+    ),
+    V(
+        "qwen3_coder",
+        "<tool_call>\n<function=get_weather>\n<parameter=city>\nSF\n</parameter>\n</function>\n</tool_call>",
+        calls=[("get_weather", {"city": "SF"})],
+    ),
     # -- Seed-OSS (vLLM test_seed_oss_tool_parser.py) ----------------------------------------------
     V(
         "seed_oss",
@@ -2283,6 +2643,146 @@ CASES: tuple[V, ...] = (
                 },
             )
         ],
+    ),
+    # (vLLM main's newer test_gemma4_tool_parser.py: the whole replies its streaming tests split)
+    V(
+        "gemma4",
+        '<|tool_call>call:get_weather{location:<|"|>Tokyo<|"|>,unit:<|"|>celsius<|"|>}<tool_call|>',
+        calls=[("get_weather", {"location": "Tokyo", "unit": "celsius"})],
+    ),
+    V("gemma4", "<|tool_call>call:set{flag:false}<tool_call|>", calls=[("set", {"flag": False})]),
+    V("gemma4", "<|tool_call>call:set{count:42}<tool_call|>", calls=[("set", {"count": 42})]),
+    # (vLLM test_gemma4_regex_and_bare_calls.py, test_gemma4_utils.py: the offline parser's real output variations)
+    V(
+        "gemma4",
+        '<|tool_call>call:bash{command:<|"|>ls -la /work<|"|>}<tool_call|>',
+        calls=[("bash", {"command": "ls -la /work"})],
+    ),
+    V(
+        "gemma4",
+        '<|tool_call>call:gdb{args:<|"|>-batch -ex run /tmp/poc<|"|>}<turn|>',
+        calls=[("gdb", {"args": "-batch -ex run /tmp/poc"})],
+    ),
+    V(
+        "gemma4",
+        '<|tool_call>call:read_file{path:<|"|>/work/Makefile<|"|>}<tool_call|>\n'
+        '<|tool_call>call:bash{command:<|"|>make -j8<|"|>}<tool_call|>',
+        calls=[("read_file", {"path": "/work/Makefile"}), ("bash", {"command": "make -j8"})],
+    ),
+    V(
+        "gemma4",
+        '<channel|>call:bash{command:<|"|>ls<|"|>}',
+        text='call:bash{command:<|"|>ls<|"|>}',
+        differs=GEMMA_BARE,
+    ),
+    V(
+        "gemma4",
+        "<|channel>thought\nI need to read the entry source file to inspect the crash point.\n<channel|>"
+        'call:bash{command:<|"|>cat /work/src/entry.c<|"|>}',
+        text='call:bash{command:<|"|>cat /work/src/entry.c<|"|>}',
+        reasoning="I need to read the entry source file to inspect the crash point.\n",
+        differs=GEMMA_BARE,
+    ),
+    V(
+        "gemma4",
+        '<|channel>thought\nListing directory files.\n<channel|>call:bash{command:<|"|>ls -la /work<|"|>}',
+        text='call:bash{command:<|"|>ls -la /work<|"|>}',
+        reasoning="Listing directory files.\n",
+        differs=GEMMA_BARE,
+    ),
+    V(
+        "gemma4",
+        '<|tool_call>:call:bash{command:<|"|>pytest<|"|>}',
+        bad=["cut off"],
+        differs="vLLM skips the stray ':' and reads the call without <tool_call|>; here it is cut off",
+    ),
+    V(
+        "gemma4",
+        'some prose\ncall:bash{command:<|"|>make -j8<|"|>}',
+        text='some prose\ncall:bash{command:<|"|>make -j8<|"|>}',
+        differs=GEMMA_BARE,
+    ),
+    V(
+        "gemma4",
+        '<call>get_weather{city:<|"|>Paris<|"|>}',
+        text='<call>get_weather{city:<|"|>Paris<|"|>}',
+        differs="vLLM reads <call> (a special token split by multimodal input) as <|tool_call>call:; not here",
+    ),
+    V(
+        "gemma4",
+        'call:web-search{query:<|"|>gemma 4 release<|"|>}',
+        text='call:web-search{query:<|"|>gemma 4 release<|"|>}',
+        differs=GEMMA_BARE,
+    ),
+    V(
+        "gemma4",
+        'call:fs.read_file{path:<|"|>/work/Makefile<|"|>}',
+        text='call:fs.read_file{path:<|"|>/work/Makefile<|"|>}',
+        differs=GEMMA_BARE,
+    ),
+    V(
+        "gemma4",
+        "call:get_weather{location:Tokyo}",
+        text="call:get_weather{location:Tokyo}",
+        differs=GEMMA_BARE,
+    ),
+    V(
+        "gemma4",
+        "Just some reasoning text with no call in it.",
+        text="Just some reasoning text with no call in it.",
+    ),
+    V(
+        "gemma4",
+        g4('content:<|"|>She said "hello" loudly<|"|>'),
+        calls=[("f", {"content": 'She said "hello" loudly'})],
+    ),
+    V(
+        "gemma4",
+        g4('path:<|"|>out.html<|"|>,content:<|"|><div class="main">hello</div><|"|>'),
+        calls=[("f", {"path": "out.html", "content": '<div class="main">hello</div>'})],
+    ),
+    V(
+        "gemma4",
+        g4('content:<|"|><html><div>{test}</div></html><|"|>'),
+        calls=[("f", {"content": "<html><div>{test}</div></html>"})],
+    ),
+    V(
+        "gemma4",
+        g4('code:<|"|>function() { return "ok"; }<|"|>'),
+        calls=[("f", {"code": 'function() { return "ok"; }'})],
+    ),
+    V(
+        "gemma4",
+        g4('content:<|"|>line1\nline2\nline3<|"|>'),
+        calls=[("f", {"content": "line1\nline2\nline3"})],
+    ),
+    V(
+        "gemma4",
+        '<|tool_call>call:write_file{path:<|"|>index.html<|"|>,content:<|"|><div class="app">Hello</div><|"|>}'
+        "<tool_call|>",
+        calls=[("write_file", {"path": "index.html", "content": '<div class="app">Hello</div>'})],
+    ),
+    V(
+        "gemma4",
+        '<|tool_call>call:read_file{path:<|"|>a.txt<|"|>}<tool_call|><|tool_call>call:read_file{path:<|"|>b.txt<|"|>}'
+        "<tool_call|>",
+        calls=[("read_file", {"path": "a.txt"}), ("read_file", {"path": "b.txt"})],
+    ),
+    # (vLLM's tests/tool_parsers/gemma4_tool_parser.py: the fallback format its docstring shows)
+    V(
+        "gemma4",
+        "<tool_call>hangup_call{}</tool_call>",
+        text="<tool_call>hangup_call{}</tool_call>",
+        differs="vLLM's parser variant reads Hermes-style <tool_call>NAME{...}</tool_call>; here only "
+        "<|tool_call> opens a call",
+    ),
+    # (vLLM test_gemma4_required_enforcement.py: prose where tool_choice="required" wanted a call)
+    V(
+        "gemma4",
+        "I cannot call a tool right now, so here is a plain answer.",
+        text="I cannot call a tool right now, so here is a plain answer.",
+        differs='vLLM raises when tool_choice="required" gets prose; parsers here see no request (the '
+        "conversation enforces tool_choice)",
     ),
     # -- Apertus (vLLM test_apertus_tool_parser.py) ------------------------------------------------
     V("apertus", "Hello, how can I help you today?", text="Hello, how can I help you today?"),
@@ -2833,6 +3333,30 @@ CASES: tuple[V, ...] = (
             ("get_weather", {"city": "Hangzhou", "date": "2026-03-30"}),
         ],
     ),
+    # (vLLM test_hy_truncated_stream.py: Hy3-preview replies, complete and stopped early)
+    V(
+        "hy_v3",
+        HY3_OPEN + HY3_ARGS + "\n</tool_call>\n</tool_calls>",
+        calls=[("get_weather", {"city": "Beijing"})],
+    ),
+    V("hy_v3", HY3_OPEN + HY3_ARGS, bad=["cut off"], differs=CUT_AT_FINISH),
+    V("hy_v3", HY3_OPEN + HY3_ARGS + "\n", bad=["cut off"], differs=CUT_AT_FINISH),
+    V("hy_v3", HY3_OPEN + HY3_ARGS + "\n\n", bad=["cut off"], differs=CUT_AT_FINISH),
+    V(
+        "hy_v3",
+        HY3_OPEN + HY3_ARGS + "\n<arg_key>date</arg_key>\n<arg_value>2026",
+        bad=["cut off"],
+        differs=CUT_AT_FINISH,
+    ),
+    V("hy_v3", HY3_OPEN + "<arg_key>city</arg_key>", bad=["cut off"], differs=CUT_AT_FINISH),
+    V(
+        "hy_v3",
+        HY3_OPEN + HY3_ARGS + "\n</tool_call>\n<tool_call>get_weather<tool_sep>\n<arg_key>date</arg_key>\n"
+        "<arg_value>2026",
+        calls=[("get_weather", {"city": "Beijing"})],
+        bad=["cut off"],
+        differs=CUT_AT_FINISH,
+    ),
     # -- Granite pythonic: bare calls on their own lines (vLLM test_granite_pythonic_tool_parser.py) --
     V(
         "granite_pythonic",
@@ -2925,6 +3449,98 @@ CASES: tuple[V, ...] = (
         text="Done!",
         differs=KEEPS_TEXT,
     ),
+    # (vLLM test_qwen25_coder_tool_parser.py: the same format with newlines inside <tools>)
+    V(
+        "qwen2_5_coder",
+        '<tools>\n{"name": "get_current_weather", "arguments": {"location": "San Francisco, CA", "unit": "celsius"}}\n'
+        "</tools>",
+        calls=[("get_current_weather", {"location": "San Francisco, CA", "unit": "celsius"})],
+    ),
+    V(
+        "qwen2_5_coder",
+        'Let me check the weather for you.\n<tools>\n{"name": "get_current_weather", "arguments": {"location": '
+        '"Tokyo, Japan"}}\n</tools>',
+        calls=[("get_current_weather", {"location": "Tokyo, Japan"})],
+        text="Let me check the weather for you.\n",
+        differs=TRAILING_SPACE,
+    ),
+    V(
+        "qwen2_5_coder",
+        '<tools>\n[\n    {"name": "get_current_weather", "arguments": {"location": "Paris, France"}},\n'
+        '    {"name": "search_web", "arguments": {"query": "Paris attractions", "num_results": 5}}\n]\n</tools>',
+        calls=[
+            ("get_current_weather", {"location": "Paris, France"}),
+            ("search_web", {"query": "Paris attractions", "num_results": 5}),
+        ],
+    ),
+    V(
+        "qwen2_5_coder",
+        '<tools>\n{"name": "get_current_weather", "arguments": {"location": "London, UK"}}\n</tools>\n<tools>\n'
+        '{"name": "search_web", "arguments": {"query": "London events"}}\n</tools>',
+        calls=[
+            ("get_current_weather", {"location": "London, UK"}),
+            ("search_web", {"query": "London events"}),
+        ],
+    ),
+    V(
+        "qwen2_5_coder",
+        '<tools>\n{"name": "get_current_weather", "parameters": {"location": "Berlin, Germany"}}\n</tools>',
+        calls=[("get_current_weather", {"location": "Berlin, Germany"})],
+    ),
+    V(
+        "qwen2_5_coder",
+        '<tools>\n{"name": "complex_function", "arguments": {"config": {"nested": {"deep": true}}, "items": [1, 2, '
+        '{"key": "value"}]}}\n</tools>',
+        calls=[
+            ("complex_function", {"config": {"nested": {"deep": True}}, "items": [1, 2, {"key": "value"}]})
+        ],
+    ),
+    V(
+        "qwen2_5_coder",
+        '<tools>\n{"name": "no_args_function", "arguments": {}}\n</tools>',
+        calls=[("no_args_function", {})],
+    ),
+    V(
+        "qwen2_5_coder",
+        '<tools>\n{"name": "broken", "arguments": {invalid json\n</tools>',
+        bad=["invalid JSON"],
+        differs="vLLM gives the text back; here it is a malformed call the model is told about",
+    ),
+    V(
+        "qwen2_5_coder",
+        '<tools>\n{"name": "get_current_weather", "arguments": {"location": "NYC"}}\n</tools>',
+        calls=[("get_current_weather", {"location": "NYC"})],
+    ),
+    V(
+        "qwen2_5_coder",
+        'Let me check that for you.\n<tools>\n{"name": "get_current_weather", "arguments": {"location": "LA"}}\n'
+        "</tools>",
+        calls=[("get_current_weather", {"location": "LA"})],
+        text="Let me check that for you.\n",
+    ),
+    V("qwen2_5_coder", '<tools>\n{"name": "test", "arguments": {}}', calls=[("test", {})]),
+    V(
+        "qwen2_5_coder",
+        '<tools>\n\n  {  "name"  :  "get_current_weather"  ,  "arguments"  :  {  "location"  :  "Chicago"  }  }'
+        "\n\n</tools>",
+        calls=[("get_current_weather", {"location": "Chicago"})],
+    ),
+    V(
+        "qwen2_5_coder",
+        '<tools>\n{"name": "search_web", "arguments": {"query": "What\'s the weather? <tag> & stuff"}}\n</tools>',
+        calls=[("search_web", {"query": "What's the weather? <tag> & stuff"})],
+    ),
+    V(
+        "qwen2_5_coder",
+        '<tools>{"name": "func1", "arguments": {"a": 1}}</tools>',
+        calls=[("func1", {"a": 1})],
+    ),
+    V(
+        "qwen2_5_coder",
+        '<tools>{"name": "func2", "parameters": {"b": "test"}}</tools>',
+        calls=[("func2", {"b": "test"})],
+    ),
+    V("qwen2_5_coder", '<tools>\n{"name": "func3", "arguments": {}}\n</tools>', calls=[("func3", {})]),
     # -- Kimi K3 XTML (vLLM test_kimi_k3_tool_parser.py and the parser's documented format) ----------
     V("kimi_k3", "Hello<|close|>message<|sep|>", text="Hello"),
     V("kimi_k3", "<|open|>response<|sep|>Hello<|close|>response<|sep|><|close|>message<|sep|>", text="Hello"),
