@@ -542,29 +542,22 @@ def _strip_turn(turn: Turn) -> Turn:
     (a folded system prompt keeps its text, and the user text after it keeps its leading space, as
     Llama 2's reference code and template do)."""
     pieces = list(turn.pieces)
-    i = 0
-    while i < len(pieces):
-        p = pieces[i]
-        if p.owner != turn.owner:
-            break
-        if p.part is None:
-            stripped = p.text.lstrip()
-            pieces[i] = replace(p, text=stripped)
-            if stripped:
-                break
-        i += 1
-    j = len(pieces) - 1
-    while j >= 0:
-        p = pieces[j]
-        if p.owner != turn.owner:
-            break
-        if p.part is None:
-            stripped = p.text.rstrip()
-            pieces[j] = replace(p, text=stripped)
-            if stripped:
-                break
-        j -= 1
+    _strip_edge(pieces, turn.owner, range(len(pieces)), str.lstrip)
+    _strip_edge(pieces, turn.owner, range(len(pieces) - 1, -1, -1), str.rstrip)
     return turn.with_pieces(pieces)
+
+
+def _strip_edge(pieces: list[Piece], owner: Owner, order: range, strip: Callable[[str], str]) -> None:
+    """Strip the plain-text pieces in ``order`` until one keeps some text or a piece has another owner."""
+    for i in order:
+        piece = pieces[i]
+        if piece.owner != owner:
+            return
+        if piece.part is None:
+            stripped = strip(piece.text)
+            pieces[i] = replace(piece, text=stripped)
+            if stripped:
+                return
 
 
 def _example() -> tuple[list[Message], list[dict[str, Any]]]:
